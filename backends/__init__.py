@@ -1,0 +1,50 @@
+"""Backend registry: adding a backend is one module plus one line in BACKEND_MODULES."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from backends.base import Backend, Prepared, Task, Unsupported
+
+# name -> "module:Class"; modules are imported on first use, and import no heavy library at top level.
+BACKEND_MODULES: dict[str, str] = {
+    "numpy": "backends.numpy_blas:NumpyBackend",
+    "torch-eager": "backends.torch_eager:TorchEagerBackend",
+    "inductor": "backends.inductor:InductorBackend",
+    "xla": "backends.jax_xla:XlaBackend",
+    "onnxruntime": "backends.onnx_runtime:OnnxRuntimeBackend",
+    "iree": "backends.iree_llvmcpu:IreeBackend",
+    "tvm": "backends.tvm_relax:TvmBackend",
+    "triton": "backends.triton_kernels:TritonBackend",
+}
+
+
+def _registry() -> dict[str, str]:
+    """The built-in backends plus extra ones, e.g. the tests' misbehaving backends or a user's own adapter,
+    named in MLCOMPARE_EXTRA_BACKENDS="name=package.module:Class,...". Cell subprocesses inherit the variable."""
+    extra = {}
+    for entry in filter(None, os.environ.get("MLCOMPARE_EXTRA_BACKENDS", "").split(",")):
+        name, _, target = entry.partition("=")
+        extra[name.strip()] = target.strip()
+    return {**BACKEND_MODULES, **extra}
+
+
+def backend_names() -> list[str]:
+    return list(_registry())
+
+
+def get_backend(name: str) -> Backend:
+    registry = _registry()
+    try:
+        target = registry[name]
+    except KeyError:
+        raise KeyError(f"unknown backend {name!r} (valid: {', '.join(registry)})") from None
+    module_name, class_name = target.split(":")
+    backend = getattr(importlib.import_module(module_name), class_name)()
+    if backend.name != name:
+        raise RuntimeError(f"{target} registers as {name!r} but calls itself {backend.name!r}")
+    return backend
+
+
+__all__ = ["Backend", "Prepared", "Task", "Unsupported", "backend_names", "get_backend"]

@@ -1,0 +1,100 @@
+"""The adapter interface every backend implements (modelled on benchopt's Solver lifecycle).
+
+Lifecycle of one cell, each step in the cell's own subprocess except the first two:
+1. `unavailable_reason()`   (parent, cheap: no heavy import) -> None or why the backend cannot run here.
+2. `unsupported_reason(...)` (parent, metadata only)         -> None or why this workload/case/variant is skipped.
+3. `thread_env(n)` is merged into the subprocess environment before any library is imported.
+4. `prepare(task)` exports/imports/compiles/tunes (timed as compile time) and returns a `Prepared`.
+5. `Prepared.run()` runs one inference on the prepared inputs, synchronised; `Prepared.fetch(out)` copies
+   the output to a host NumPy array (not timed).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from models.base import Case, Workload
+
+
+class Unsupported(Exception):
+    """Raised by `prepare` when a backend finds out late that it cannot express a workload."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything `prepare` gets: what to compile, on which inputs, with which settings."""
+
+    workload: Workload
+    case: Case
+    variant: str
+    inputs: tuple[np.ndarray, ...]
+    threads: int
+    device: str = "cpu"
+    # Scratch space for this cell (exported files, compiled artifacts); deleted after the cell.
+    workdir: Path = Path(".")
+    # Persistent cache shared by runs (tuning records); kept under results/.
+    cache_dir: Path = Path(".")
+
+
+@dataclass
+class Prepared:
+    """A compiled, ready-to-run workload."""
+
+    run: Callable[[], Any]
+    fetch: Callable[[Any], np.ndarray]
+    # Settings actually used and costs beyond compile time (e.g. tuning_s, artifact_bytes, export_s).
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """Base class of a backend adapter; subclasses are small and stateless."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    variants: ClassVar[tuple[str, ...]] = ("default",)
+    # Python modules that must be importable, and distributions whose versions are recorded.
+    modules: ClassVar[tuple[str, ...]] = ()
+    packages: ClassVar[tuple[str, ...]] = ()
+    # The library's own thread knob, as recorded in the manifest (env vars come from thread_env).
+    thread_knob: ClassVar[str] = ""
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+
+    def unavailable_reason(self) -> str | None:
+        for module in self.modules:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                return f"python module {module!r} is not installed"
+        return None
+
+    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
+        if device not in self.devices:
+            return f"{self.name} has no {device} target in mlcompare"
+        return None
+
+    def thread_env(self, threads: int) -> dict[str, str]:
+        """Environment variables that fix the library's thread count (set before import)."""
+        return {}
+
+    def versions(self) -> dict[str, str]:
+        found = {}
+        for package in self.packages:
+            try:
+                found[package] = importlib.metadata.version(package)
+            except importlib.metadata.PackageNotFoundError:
+                found[package] = "not installed"
+        return found
+
+    @abstractmethod
+    def prepare(self, task: Task) -> Prepared:
+        """Compile `task.workload` for `task.case` and return something that runs it."""

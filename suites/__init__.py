@@ -1,0 +1,1 @@
+"""Which workloads run where, the subprocess-per-cell runner, and the results it writes."""

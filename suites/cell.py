@@ -1,0 +1,112 @@
+"""One cell, run in its own subprocess: prepare (timed as compile), first run, verify, warm runs.
+
+Invoked by the runner as `python -m suites.cell SPEC.json RESULT.json`. Writes RESULT.json with the
+cell's measured fields; the runner adds what only the parent knows (timeouts, crashes, memory kills).
+The phase reached is written to RESULT.json.phase first, so a timeout or crash says where it happened.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from backends import Task, Unsupported, get_backend
+from models import get_workload
+from suites.results import write_json_atomic
+from suites.stats import RepeatPolicy, repeat, summarize
+from suites.tolerance import verify
+
+TRACEBACK_CHARS = 3000
+
+
+def _peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # e.g. a compiler run as a tool
+    return round(max(own, children) / 1024.0, 1)
+
+
+def _failure(status: str, exc: BaseException) -> dict[str, Any]:
+    message = f"{type(exc).__name__}: {exc}".strip()
+    return {"status": status, "reason": message.splitlines()[0][:500] if message else type(exc).__name__,
+            "traceback": traceback.format_exc()[-TRACEBACK_CHARS:]}
+
+
+def _status_of(exc: BaseException, default: str) -> str:
+    if isinstance(exc, MemoryError):
+        return "oom"
+    if isinstance(exc, Unsupported):
+        return "unsupported"
+    return default
+
+
+def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
+    def phase(name: str) -> None:
+        phase_file.write_text(name)
+
+    backend = get_backend(spec["backend"])
+    workload = get_workload(spec["workload"])
+    case = workload.case(spec["case"])
+    phase("inputs")
+    inputs = workload.make_inputs(case, spec["seed"])
+    reference = workload.reference(case, inputs)
+    task = Task(workload=workload, case=case, variant=spec["variant"], inputs=inputs, threads=spec["threads"],
+                device=spec["device"], workdir=Path(spec["workdir"]), cache_dir=Path(spec["cache_dir"]))
+    result: dict[str, Any] = {}
+
+    phase("compile")
+    t0 = time.perf_counter()
+    try:
+        prepared = backend.prepare(task)
+    except BaseException as exc:
+        return {**_failure(_status_of(exc, "compile_error"), exc), "compile_s": time.perf_counter() - t0}
+    result["compile_s"] = time.perf_counter() - t0
+    result["details"] = prepared.details
+
+    phase("first_run")
+    try:
+        t0 = time.perf_counter()
+        out = prepared.run()
+        result["first_run_s"] = time.perf_counter() - t0
+        output = prepared.fetch(out)
+    except BaseException as exc:
+        return {**result, **_failure(_status_of(exc, "runtime_error"), exc)}
+
+    verdict = verify(output, reference, workload.reduction_length(case))
+    error = verdict.error if verdict.error != float("inf") else None  # JSON has no Infinity
+    result["verification"] = {"error": error, "tolerance": verdict.tolerance, "passed": verdict.passed}
+    if not verdict.passed:
+        return {**result, "status": "wrong_result", "reason": verdict.detail}
+
+    phase("warm_runs")
+    try:
+        samples = repeat(prepared.run, RepeatPolicy(**spec["repeat_policy"]))
+    except BaseException as exc:
+        return {**result, **_failure(_status_of(exc, "runtime_error"), exc)}
+    timing = summarize(samples)
+    median = timing["median_s"]
+    return {
+        **result,
+        "status": "ok",
+        "reason": "",
+        "timing": timing,
+        "gflops": workload.flops(case) / median / 1e9,
+        "gbps": workload.bytes_moved(case) / median / 1e9,
+    }
+
+
+def main(argv: list[str]) -> int:
+    spec_path, result_path = Path(argv[0]), Path(argv[1])
+    spec = json.loads(spec_path.read_text())
+    result = run_cell(spec, result_path.with_suffix(".phase"))
+    result["peak_rss_mb"] = _peak_rss_mb()
+    write_json_atomic(result_path, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,128 @@
+"""Command line: `python -m suites run|list|summary|export` (what the nox sessions call)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from backends import backend_names, get_backend
+from models import get_workload, workload_names
+from suites.benchmark import build_manifest, print_summary, run
+from suites.machine import REPO_ROOT, machine_slug, usable_cores
+from suites.matrix import Selection, SelectionError, expand, resolve
+from suites.pytest_benchmark_export import to_pytest_benchmark
+from suites.results import RunFiles, new_run_id, read_records, write_json_atomic
+from suites.runner import CellOptions
+from suites.stats import QUICK_POLICY, RepeatPolicy
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="mlcompare", description="Comparative benchmark of ML compilers.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    bench = commands.add_parser("run", help="run a benchmark matrix (each cell in its own subprocess)")
+    bench.add_argument("--suite", default="operators", help="operators (default)")
+    bench.add_argument("--backends", type=_names, default=(), help="comma-separated backend names (default: all)")
+    bench.add_argument("--workloads", type=_names, default=(), help="comma-separated workload names (default: all)")
+    scope = bench.add_mutually_exclusive_group()
+    scope.add_argument("--quick", action="store_const", dest="scope", const="quick", help="one small case each")
+    scope.add_argument("--full", action="store_const", dest="scope", const="full", help="every case")
+    bench.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    bench.add_argument("--threads", type=int, default=usable_cores(), help="threads for every backend (default: cores)")
+    bench.add_argument("--timeout", type=float, default=900.0, help="seconds per cell, compile included")
+    bench.add_argument("--memory-limit-mb", type=float, default=0.0, help="per cell (default: 80%% of RAM)")
+    bench.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
+    bench.add_argument("--machine", default="", help="results subdirectory (default: CPU model + cores)")
+    bench.add_argument("--resume", metavar="RUN_ID", help="run only the cells missing from an earlier run")
+    bench.add_argument("--seed", type=int, default=0)
+
+    commands.add_parser("list", help="list backends, variants, workloads and cases")
+    summary = commands.add_parser("summary", help="print the summary table of a run")
+    summary.add_argument("run_id")
+    summary.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
+    export = commands.add_parser("export", help="export a run in pytest-benchmark's JSON format")
+    export.add_argument("run_id")
+    export.add_argument("--format", default="pytest-benchmark", choices=("pytest-benchmark",))
+    export.add_argument("-o", "--output", type=Path, required=True)
+    export.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
+    return parser
+
+
+def command_run(args: argparse.Namespace, command: str) -> int:
+    if args.resume:
+        if args.backends or args.workloads or args.scope:
+            raise SelectionError("--resume reruns the run's own selection; drop --backends/--workloads/--quick/--full")
+        files = RunFiles.find(args.results_dir, args.resume)
+        manifest = json.loads(files.manifest.read_text())
+        selection = Selection.from_json(manifest["selection"])
+        saved = dict(manifest["options"])
+        options = CellOptions(**{**saved, "repeat_policy": RepeatPolicy(**saved["repeat_policy"])})
+        manifest["command"] = command
+    else:
+        if args.threads < 1:
+            raise SelectionError(f"--threads must be at least 1, got {args.threads}")
+        selection = resolve(Selection(args.suite, args.backends, args.workloads, args.scope or "default", args.device))
+        options = CellOptions(threads=args.threads, timeout_s=args.timeout, memory_limit_mb=args.memory_limit_mb,
+                              seed=args.seed, device=args.device,
+                              repeat_policy=QUICK_POLICY if selection.scope == "quick" else RepeatPolicy(),
+                              cache_dir=str(args.results_dir / "cache"))
+        files = RunFiles(args.results_dir / (args.machine or machine_slug()), new_run_id())
+        manifest = build_manifest(files.run_id, selection, options, command)
+    planned = expand(selection)
+    records = run(files, planned, options, manifest)
+    print_summary([r for r in records if r["cell"] in {p.cell.key for p in planned}])
+    print(f"records: {files.records}\nmanifest: {files.manifest}")
+    return 0
+
+
+def command_list() -> int:
+    for name in backend_names():
+        backend = get_backend(name)
+        reason = backend.unavailable_reason()
+        state = f"unavailable: {reason}" if reason else "available"
+        print(f"backend {name:12s} variants: {', '.join(backend.variants):24s} {state}")
+    for name in workload_names():
+        workload = get_workload(name)
+        print(f"workload {name:16s} default: {', '.join(workload.default_cases)}; "
+              f"all: {', '.join(c.label for c in workload.cases)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return command_run(args, shlex.join(["python", "-m", "suites", *argv]))
+        if args.command == "list":
+            return command_list()
+        files = RunFiles.find(args.results_dir, args.run_id)
+        records, problems = read_records(files.records)
+        for problem in problems:
+            print(f"warning: skipped {problem}", file=sys.stderr)
+        if args.command == "summary":
+            print_summary(records)
+            return 0
+        manifest = json.loads(files.manifest.read_text())
+        write_json_atomic(args.output, to_pytest_benchmark(manifest, records))
+        print(f"wrote {args.output} ({sum(r['status'] == 'ok' for r in records)} benchmarks)")
+        return 0
+    except (SelectionError, FileNotFoundError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"mlcompare: error: {message}", file=sys.stderr)
+        return 2

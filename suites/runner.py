@@ -1,0 +1,165 @@
+"""Run cells in isolated subprocesses: a crash, hang or memory blow-up costs one cell, never the run."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from backends import get_backend
+from suites.machine import REPO_ROOT, usable_cores
+from suites.matrix import Cell
+from suites.stats import RepeatPolicy
+
+POLL_S = 0.1
+STDERR_TAIL_CHARS = 3000
+
+
+@dataclass(frozen=True)
+class CellOptions:
+    """Settings shared by every cell of a run (recorded in the manifest)."""
+
+    threads: int = field(default_factory=usable_cores)
+    timeout_s: float = 900.0
+    memory_limit_mb: float = 0.0  # 0: 80% of the machine's memory
+    seed: int = 0
+    device: str = "cpu"
+    repeat_policy: RepeatPolicy = field(default_factory=RepeatPolicy)
+    cache_dir: str = str(REPO_ROOT / "results" / "cache")
+
+    def memory_limit_bytes(self) -> int:
+        if self.memory_limit_mb > 0:
+            return int(self.memory_limit_mb * 2**20)
+        return int(0.8 * psutil.virtual_memory().total)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def common_thread_env(threads: int) -> dict[str, str]:
+    """Set for every backend: the OpenMP/BLAS pools any library may pull in."""
+    return {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def cell_environment(backend_name: str, threads: int) -> dict[str, str]:
+    """The thread-related environment a cell of this backend gets (also what the manifest records)."""
+    return {**common_thread_env(threads), **get_backend(backend_name).thread_env(threads)}
+
+
+def _in_child(cpus: list[int] | None) -> None:
+    """Runs in the cell's process before exec: pin its CPUs, and die with the runner (Linux prctl
+    PR_SET_PDEATHSIG), so a killed run leaves no orphan cell competing with the resumed one."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _affinity(threads: int) -> list[int] | None:
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[:threads] if threads < len(cpus) else None
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    try:
+        procs = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def run_cell_isolated(cell: Cell, options: CellOptions) -> dict[str, Any]:
+    """Run one cell in a fresh subprocess and return its measured fields (status always set)."""
+    workdir = Path(tempfile.mkdtemp(prefix="mlcompare-cell-"))
+    spec = {**asdict(cell), "threads": options.threads, "seed": options.seed, "device": options.device,
+            "repeat_policy": asdict(options.repeat_policy), "workdir": str(workdir / "work"),
+            "cache_dir": str(Path(options.cache_dir) / cell.backend)}
+    spec_path, result_path = workdir / "spec.json", workdir / "result.json"
+    spec_path.write_text(json.dumps(spec))
+    (workdir / "work").mkdir()
+    env = {**os.environ, **cell_environment(cell.backend, options.threads), "PYTHONHASHSEED": "0",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    cpus = _affinity(options.threads)
+    stderr_path = workdir / "stderr.txt"
+    limit = options.memory_limit_bytes()
+    started = time.perf_counter()
+    killed_for: str | None = None
+    peak_tree_rss = 0
+    with open(stderr_path, "wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "suites.cell", str(spec_path), str(result_path)],
+            cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+            start_new_session=True,  # its own process group: a timeout kills compilers it spawned too
+            preexec_fn=lambda: _in_child(cpus),
+        )
+        watched = psutil.Process(proc.pid)
+        try:
+            while proc.poll() is None:
+                peak_tree_rss = max(peak_tree_rss, _tree_rss(watched))
+                if peak_tree_rss > limit:
+                    killed_for = "oom"
+                elif time.perf_counter() - started > options.timeout_s:
+                    killed_for = "timeout"
+                if killed_for:
+                    break
+                time.sleep(POLL_S)
+        finally:  # also on Ctrl-C: never leave a cell running behind the runner
+            if proc.poll() is None:
+                _kill_group(proc)
+    wall_s = time.perf_counter() - started
+    result = _collect(proc.returncode, killed_for, result_path, stderr_path, options, limit)
+    result["wall_s"] = wall_s
+    result["peak_tree_rss_mb"] = round(peak_tree_rss / 2**20, 1)
+    result["affinity"] = cpus
+    shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def _collect(returncode: int | None, killed_for: str | None, result_path: Path, stderr_path: Path,
+             options: CellOptions, limit: int) -> dict[str, Any]:
+    phase_path = result_path.with_suffix(".phase")
+    phase = phase_path.read_text() if phase_path.exists() else "start"
+    stderr_tail = stderr_path.read_bytes()[-STDERR_TAIL_CHARS:].decode("utf-8", "replace")
+    if killed_for == "timeout":
+        return {"status": "timeout", "reason": f"no result after {options.timeout_s:g} s (phase: {phase})",
+                "stderr_tail": stderr_tail}
+    if killed_for == "oom":
+        return {"status": "oom", "reason": f"memory above the {limit / 2**30:.1f} GiB limit (phase: {phase})",
+                "stderr_tail": stderr_tail}
+    if result_path.exists():
+        return json.loads(result_path.read_text())
+    if returncode is not None and returncode < 0:
+        name = signal.Signals(-returncode).name
+        hint = " (possibly the kernel's OOM killer)" if name == "SIGKILL" else ""
+        return {"status": "crash", "reason": f"killed by {name}{hint} (phase: {phase})", "signal": name,
+                "stderr_tail": stderr_tail}
+    last = stderr_tail.strip().splitlines()[-1:] or [""]
+    return {"status": "crash", "reason": f"exit code {returncode} without a result (phase: {phase}): {last[0][:300]}",
+            "stderr_tail": stderr_tail}

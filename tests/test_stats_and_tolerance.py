@@ -1,0 +1,81 @@
+"""The statistics of warm runs and the verification rule."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from suites.stats import RepeatPolicy, bootstrap_median_ci, repeat, summarize
+from suites.tolerance import tolerance, verify
+
+
+def test_summary_of_known_samples() -> None:
+    s = summarize([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert s["median_s"] == 3.0
+    assert s["mean_s"] == 22.0
+    assert s["min_s"] == 1.0 and s["max_s"] == 100.0
+    assert s["q1_s"] == 2.0 and s["q3_s"] == 4.0 and s["iqr_s"] == 2.0
+    assert s["stdev_s"] == pytest.approx(np.std([1, 2, 3, 4, 100], ddof=1))
+    assert s["p10_s"] == pytest.approx(1.4) and s["p90_s"] == pytest.approx(61.6)
+    assert s["n"] == 5 and s["samples_s"] == [1.0, 2.0, 3.0, 4.0, 100.0]
+
+
+def test_bootstrap_ci_covers_the_true_median() -> None:
+    rng = np.random.default_rng(1)
+    covered = 0
+    for _ in range(100):
+        sample = rng.lognormal(mean=0.0, sigma=0.5, size=60)  # true median exp(0) = 1
+        lo, hi = bootstrap_median_ci(sample, seed=int(rng.integers(1 << 30)))
+        covered += lo <= 1.0 <= hi
+    assert 85 <= covered <= 100  # nominal 95%
+
+
+def test_bootstrap_ci_is_narrow_for_tight_samples() -> None:
+    lo, hi = bootstrap_median_ci(np.full(50, 2.5))
+    assert lo == hi == 2.5
+
+
+def test_repeat_honours_min_runs_and_min_time() -> None:
+    samples = repeat(lambda: None, RepeatPolicy(min_runs=7, min_time_s=0.0, max_time_s=10.0))
+    assert len(samples) == 7
+    samples = repeat(lambda: None, RepeatPolicy(min_runs=1, min_time_s=0.05, max_time_s=10.0, max_runs=10**7))
+    assert sum(samples) <= 0.05 + 0.01 and len(samples) > 10
+
+
+def test_repeat_stops_at_max_time_with_a_floor() -> None:
+    import time
+
+    samples = repeat(lambda: time.sleep(0.02), RepeatPolicy(min_runs=1000, min_time_s=100, max_time_s=0.05))
+    assert 3 <= len(samples) <= 6
+
+
+def test_tolerance_rule() -> None:
+    eps = float(np.finfo(np.float32).eps)
+    assert tolerance(4096) == pytest.approx(16 * 64 * eps)
+    assert tolerance(1) == pytest.approx(64 * eps)  # the floor
+    assert tolerance(1024, "float64") == pytest.approx(16 * 32 * float(np.finfo(np.float64).eps))
+    assert tolerance(10_000) > tolerance(100)
+
+
+def test_verify_accepts_float32_rounding_and_rejects_real_errors() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((64, 1024)).astype(np.float32)
+    b = rng.standard_normal((1024, 32)).astype(np.float32)
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    assert verify(a @ b, ref, 1024).passed
+    wrong = (a @ b).copy()
+    wrong[3, 4] += 0.01 * np.abs(ref).max()
+    verdict = verify(wrong, ref, 1024)
+    assert not verdict.passed and verdict.error == pytest.approx(0.01, rel=1e-2)
+    assert not verify(a[:, :32] @ b[:32], ref, 1024).passed  # a missing part of the reduction
+
+
+def test_verify_rejects_shape_nan_and_inf() -> None:
+    ref = np.ones((2, 2))
+    assert "shape" in verify(np.ones((2, 3), np.float32), ref, 1).detail
+    bad = np.ones((2, 2), np.float32)
+    bad[0, 0] = np.nan
+    assert not verify(bad, ref, 1).passed
+    assert math.isinf(verify(bad, ref, 1).error)

@@ -1,0 +1,170 @@
+"""IREE: MLIR compiler to a .vmfb for llvm-cpu, run on the local-task driver; two frontends as variants.
+
+- "onnx":      torch module -> ONNX (backends.onnx_export) -> iree-import-onnx -> iree-compile
+- "stablehlo": jax.export(jax.jit(workload.jax_forward)) -> StableHLO text -> iree-compile
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backends.base import Backend, Prepared, Task
+from backends.onnx_export import export_onnx
+from models.base import Case, Workload
+
+COMPILE_FLAGS = ("--iree-llvmcpu-target-cpu=host",)
+# Worker count of the local-task driver. In the default topology mode ("physical_cores") this creates one
+# worker per physical core, at most n, each pinned to a core of the process's CPU affinity mask (so it
+# honours the runner's per-cell affinity). --task_topology_group_count=n would instead unpin the workers
+# onto every CPU, escaping that mask.
+WORKERS_FLAG = "--task_topology_max_group_count"
+# Python modules each frontend needs on top of IREE itself.
+FRONTEND_MODULES = {"onnx": ("torch", "onnx", "onnxscript"), "stablehlo": ("jax",)}
+
+# The driver reads the flag once, when the process first creates it, and caches it with its workers.
+_driver_workers: int | None = None
+
+
+def _local_task_config(threads: int) -> Any:
+    global _driver_workers
+    import iree.runtime as rt
+
+    if _driver_workers is None:
+        rt.flags.parse_flags(f"{WORKERS_FLAG}={threads}")
+        _driver_workers = threads
+    elif _driver_workers != threads:
+        raise RuntimeError(f"IREE's local-task driver already exists in this process with {_driver_workers} "
+                           f"workers; {threads} needs a fresh process")
+    return rt.Config("local-task")
+
+
+def _worker_threads(expected: int, wait_s: float = 0.5) -> int | None:
+    """How many IREE worker threads this process has: evidence that the worker flag took effect.
+
+    Workers name themselves once started, so a just-created driver may briefly show fewer: poll a little.
+    """
+    deadline = time.perf_counter() + wait_s
+    while True:
+        try:
+            names = [Path(f"/proc/self/task/{t}/comm").read_text() for t in os.listdir("/proc/self/task")]
+        except OSError:
+            return None
+        count = sum(name.startswith("iree-worker") for name in names)
+        if count >= expected or time.perf_counter() > deadline:
+            return count
+        time.sleep(0.005)
+
+
+def _onnx_to_mlir(task: Task) -> tuple[Path, dict[str, Any]]:
+    exported = export_onnx(task)
+    mlir = exported.path.with_suffix(".mlir")
+    # The console script's own module run by this interpreter: no dependence on PATH or on the venv's bin/.
+    command = [sys.executable, "-m", "iree.compiler.tools.import_onnx", str(exported.path), "-o", str(mlir)]
+    start = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    import_s = time.perf_counter() - start
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"iree-import-onnx failed (exit {proc.returncode}): {last}\n{proc.stderr[-3000:]}")
+    return mlir, {"export_s": exported.export_s + import_s, "onnx_export_s": exported.export_s,
+                  "onnx_import_s": import_s, "opset": exported.opset}
+
+
+def _stablehlo_text(workload: Workload, case: Case, inputs: tuple[np.ndarray, ...]) -> str:
+    import jax
+
+    specs = tuple(jax.ShapeDtypeStruct(a.shape, a.dtype) for a in inputs)
+    return jax.export.export(jax.jit(lambda *xs: workload.jax_forward(case, *xs)))(*specs).mlir_module()
+
+
+def _stablehlo_to_mlir(task: Task) -> tuple[Path, dict[str, Any]]:
+    start = time.perf_counter()
+    text = _stablehlo_text(task.workload, task.case, task.inputs)
+    mlir = task.workdir / f"{task.workload.name}.stablehlo.mlir"
+    mlir.write_text(text)
+    return mlir, {"export_s": time.perf_counter() - start}
+
+
+def _compile(mlir: Path, vmfb: Path, input_type: str) -> None:
+    import iree.compiler as ireec
+
+    try:
+        ireec.compile_file(str(mlir), target_backends=["llvm-cpu"], input_type=input_type,
+                           extra_args=list(COMPILE_FLAGS), output_file=str(vmfb))
+    except ireec.CompilerToolError as exc:
+        # Its message starts with a generic line; a failure's recorded reason is its first line.
+        text = str(exc)
+        lines = [line.strip() for line in text.splitlines()]
+        summary = next((x for x in lines if "error:" in x), next((x for x in lines if x.startswith("Error code")), ""))
+        raise RuntimeError(f"iree-compile failed: {summary}\n{text[-3000:]}") from exc
+
+
+# variant -> (frontend, iree-compile --iree-input-type, exported function name)
+FRONTENDS = {
+    "onnx": (_onnx_to_mlir, "onnx", "main_graph"),
+    "stablehlo": (_stablehlo_to_mlir, "stablehlo", "main"),
+}
+
+
+class IreeBackend(Backend):
+    name = "iree"
+    description = "IREE llvm-cpu (target-cpu=host) on the local-task driver; ONNX or StableHLO (JAX) frontend"
+    variants = ("onnx", "stablehlo")
+    modules = ("iree.compiler", "iree.runtime")
+    packages = ("iree-base-compiler", "iree-base-runtime", "torch", "onnx", "jax")
+    thread_knob = (f"runtime flag {WORKERS_FLAG}=n (parse_flags before the local-task driver exists; "
+                   "n workers pinned to physical cores within the CPU affinity mask)")
+
+    def thread_env(self, threads: int) -> dict[str, str]:
+        # Read by iree.runtime at import; prepare() parses the same flag for in-process use.
+        return {"IREE_PY_RUNTIME_FLAGS": f"{WORKERS_FLAG}={threads}"}
+
+    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
+        for module in FRONTEND_MODULES.get(variant, ()):
+            if importlib.util.find_spec(module) is None:
+                return f"the {variant} frontend needs python module {module!r}"
+        return super().unsupported_reason(workload, case, variant, device)
+
+    def prepare(self, task: Task) -> Prepared:
+        import iree.runtime as rt
+
+        frontend, input_type, entry = FRONTENDS[task.variant]
+        task.workdir.mkdir(parents=True, exist_ok=True)
+        mlir, details = frontend(task)
+
+        vmfb = mlir.with_suffix(".vmfb")
+        start = time.perf_counter()
+        _compile(mlir, vmfb, input_type)
+        details["iree_compile_s"] = time.perf_counter() - start
+
+        config = _local_task_config(task.threads)
+        context = rt.SystemContext(config=config)
+        vm_module = rt.VmModule.copy_buffer(context.instance, vmfb.read_bytes())
+        context.add_vm_module(vm_module)
+        function = context.modules[vm_module.name][entry]
+        # Copied to device buffers once, so run() times the invocation and not host -> device copies.
+        args = tuple(rt.asdevicearray(config.device, np.ascontiguousarray(a)) for a in task.inputs)
+
+        def run() -> Any:
+            # Compiled with IREE's default sync ABI ("sync func @main..."): the call awaits its fence,
+            # so the result is complete when it returns.
+            return function(*args)
+
+        details.update({
+            "artifact_bytes": vmfb.stat().st_size,
+            "input_type": input_type,
+            "target_backends": ["llvm-cpu"],
+            "compile_flags": list(COMPILE_FLAGS),
+            "driver": "local-task",
+            "workers_flag": f"{WORKERS_FLAG}={_driver_workers}",
+            "worker_threads": _worker_threads(min(task.threads, len(os.sched_getaffinity(0)))),
+        })
+        return Prepared(run=run, fetch=lambda out: np.asarray(out.to_host()), details=details)

@@ -1,0 +1,64 @@
+"""The one torch -> ONNX export every ONNX-consuming adapter uses (ONNX Runtime, IREE's ONNX path, TVM)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from backends.base import Task
+
+# Opset 18: the oldest opset the dynamo exporter targets natively (older ones go through a version converter),
+# and well inside what ONNX Runtime 1.31 and IREE's importer (torch-mlir's ONNX conversions) accept.
+OPSET = 18
+
+
+@dataclass(frozen=True)
+class OnnxExport:
+    path: Path
+    export_s: float
+    opset: int
+    input_names: tuple[str, ...]
+
+    @property
+    def bytes(self) -> int:
+        return self.path.stat().st_size
+
+
+def input_names(count: int) -> tuple[str, ...]:
+    return tuple(f"in{i}" for i in range(count))
+
+
+def export_onnx(task: Task, directory: Path | None = None, opset: int = OPSET) -> OnnxExport:
+    """Export `task.workload`'s torch module at the case's static shapes to `<directory>/<workload>.onnx`.
+
+    Every input stays a graph input (in0..inN, weights included) so all backends get the same data.
+    """
+    import torch
+
+    directory = directory if directory is not None else task.workdir
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{task.workload.name}.onnx"
+    module = task.workload.torch_module(task.case)
+    args = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in task.inputs)
+    names = input_names(len(args))
+    start = time.perf_counter()
+    # The exporter may print progress; stdout can be someone's protocol channel, so keep it on stderr.
+    with contextlib.redirect_stdout(sys.stderr), torch.no_grad():
+        torch.onnx.export(
+            module,
+            args,
+            str(path),
+            dynamo=True,
+            opset_version=opset,
+            input_names=list(names),
+            output_names=["out0"],
+            dynamic_shapes=None,  # static shapes: every backend compiles for exactly this case
+            external_data=False,  # one self-contained file (no weights to externalise anyway)
+            verbose=False,
+        )
+    return OnnxExport(path=path, export_s=time.perf_counter() - start, opset=opset, input_names=names)

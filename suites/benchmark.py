@@ -92,7 +92,8 @@ def run(files: RunFiles, planned: list[PlannedCell], options: CellOptions, manif
         if item.skip_status:
             measured: dict[str, Any] = {"status": item.skip_status, "reason": item.reason}
         else:
-            measured = run_cell_isolated(item.cell, options)
+            measured = run_cell_isolated(item.cell, options,
+                                         on_wait=lambda s, phase, key=item.cell.key: progress.waiting(key, s, phase))
         record = make_record(files.run_id, item.cell, options, measured)
         append_record(files.records, record)
         progress.finish(item.cell.key, record)

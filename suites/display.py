@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+HEARTBEAT_S = 60.0
 STATUS_SHORT = {"unsupported": "unsup", "unavailable": "n/a", "compile_error": "CE", "runtime_error": "RE",
                 "wrong_result": "WRONG", "timeout": "T/O", "crash": "CRASH", "oom": "OOM"}
 
@@ -27,14 +28,28 @@ def _fmt_clock(s: float) -> str:
 class Progress:
     """Prints `[done/total elapsed] cell -> outcome`; on a terminal, also which cell is running now."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
-        self.total, self.done, self.stream = total, 0, stream
+    def __init__(self, total: int, stream: TextIO = sys.stderr, heartbeat_s: float = HEARTBEAT_S) -> None:
+        self.total, self.done, self.stream, self.heartbeat_s = total, 0, stream, heartbeat_s
         self.started = time.perf_counter()
         self.live = stream.isatty()
+        self.next_heartbeat_s = self.heartbeat_s
 
     def start(self, key: str) -> None:
+        self.next_heartbeat_s = self.heartbeat_s
         if self.live:
             self.stream.write(f"\r\033[K[{self.done + 1}/{self.total} {self._elapsed()}] {key} ...")
+            self.stream.flush()
+
+    def waiting(self, key: str, elapsed_s: float, phase: str) -> None:
+        """A long cell (TVM tuning takes minutes) shows it is alive: live on a terminal, else once a minute."""
+        if self.live:
+            self.stream.write(f"\r\033[K[{self.done + 1}/{self.total} {self._elapsed()}] {key} ... "
+                              f"{phase} {_fmt_clock(elapsed_s)}")
+            self.stream.flush()
+        elif elapsed_s >= self.next_heartbeat_s:
+            self.next_heartbeat_s += self.heartbeat_s
+            self.stream.write(f"[{self.done + 1}/{self.total} {self._elapsed()}] {key}: still running "
+                              f"({phase}, {_fmt_clock(elapsed_s)})\n")
             self.stream.flush()
 
     def finish(self, key: str, record: dict[str, Any]) -> None:

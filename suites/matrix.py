@@ -91,14 +91,15 @@ def case_labels(workload_name: str, scope: str) -> tuple[str, ...]:
 
 def expand(selection: Selection) -> list[PlannedCell]:
     """Every cell of a resolved selection, in a stable order, each with its skip status if any."""
+    backends = {name: get_backend(name) for name in selection.backends}
+    unavailable_reasons = {name: backend.unavailable_reason() for name, backend in backends.items()}
     planned: list[PlannedCell] = []
     for workload_name in selection.workloads:
         workload = get_workload(workload_name)
         for label in case_labels(workload_name, selection.scope):
             case = workload.case(label)
-            for backend_name in selection.backends:
-                backend = get_backend(backend_name)
-                unavailable = backend.unavailable_reason()
+            for backend_name, backend in backends.items():
+                unavailable = unavailable_reasons[backend_name]
                 for variant in backend.variants:
                     cell = Cell(backend_name, variant, workload_name, label)
                     if unavailable:

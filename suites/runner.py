@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,12 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def run_cell_isolated(cell: Cell, options: CellOptions) -> dict[str, Any]:
-    """Run one cell in a fresh subprocess and return its measured fields (status always set)."""
+def run_cell_isolated(cell: Cell, options: CellOptions,
+                      on_wait: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+    """Run one cell in a fresh subprocess and return its measured fields (status always set).
+
+    `on_wait(elapsed_s, phase)` is called while the cell runs, for progress displays.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="mlcompare-cell-"))
     spec = {**asdict(cell), "threads": options.threads, "seed": options.seed, "device": options.device,
             "repeat_policy": asdict(options.repeat_policy), "workdir": str(workdir / "work"),
@@ -129,6 +134,8 @@ def run_cell_isolated(cell: Cell, options: CellOptions) -> dict[str, Any]:
                     killed_for = "timeout"
                 if killed_for:
                     break
+                if on_wait:
+                    on_wait(time.perf_counter() - started, _phase(result_path))
                 time.sleep(POLL_S)
         finally:  # also on Ctrl-C: never leave a cell running behind the runner
             if proc.poll() is None:
@@ -142,10 +149,16 @@ def run_cell_isolated(cell: Cell, options: CellOptions) -> dict[str, Any]:
     return result
 
 
+def _phase(result_path: Path) -> str:
+    try:
+        return result_path.with_suffix(".phase").read_text()
+    except OSError:
+        return "start"
+
+
 def _collect(returncode: int | None, killed_for: str | None, result_path: Path, stderr_path: Path,
              options: CellOptions, limit: int) -> dict[str, Any]:
-    phase_path = result_path.with_suffix(".phase")
-    phase = phase_path.read_text() if phase_path.exists() else "start"
+    phase = _phase(result_path)
     stderr_tail = stderr_path.read_bytes()[-STDERR_TAIL_CHARS:].decode("utf-8", "replace")
     if killed_for == "timeout":
         return {"status": "timeout", "reason": f"no result after {options.timeout_s:g} s (phase: {phase})",

@@ -99,6 +99,17 @@ class SlowBackend(Backend):
         return _correct(task)
 
 
-FAKES = {cls.name: cls for cls in (SegfaultBackend, HangBackend, MemoryHogBackend, WrongBackend,
-                                   CompileErrorBackend, RuntimeErrorBackend, ExitBackend, SlowBackend)}
+
+
+class UninstalledBackend(Backend):
+    name = "fake-uninstalled"
+    description = "needs a module nobody has"
+    modules = ("mlcompare_no_such_module",)
+
+    def prepare(self, task: Task) -> Prepared:
+        raise AssertionError("never prepared: the matrix filters it out")
+
+
+FAKES = {cls.name: cls for cls in (SegfaultBackend, HangBackend, MemoryHogBackend, WrongBackend, CompileErrorBackend,
+                                   RuntimeErrorBackend, ExitBackend, SlowBackend, UninstalledBackend)}
 ENV_VALUE = ",".join(f"{name}=tests.fake_backends:{cls.__name__}" for name, cls in FAKES.items())

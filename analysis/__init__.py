@@ -1,0 +1,1 @@
+"""From committed results to pandas tables (and, later, the published report)."""

@@ -1,6 +1,6 @@
 """One cell, run in its own subprocess: prepare (timed as compile), first run, verify, warm runs.
 
-Invoked by the runner as `python -m suites.cell SPEC.json RESULT.json`. Writes RESULT.json with the
+Invoked by the runner as `python -m suites.cell_launcher SPEC.json RESULT.json`. Writes RESULT.json with the
 cell's measured fields; the runner adds what only the parent knows (timeouts, crashes, memory kills).
 The phase reached is written to RESULT.json.phase first, so a timeout or crash says where it happened.
 """

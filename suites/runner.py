@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from typing import Any
 import psutil
 
 from backends import get_backend
+from suites.cell_launcher import CPUS_ENV, RUNNER_PID_ENV
 from suites.machine import REPO_ROOT, usable_cores
 from suites.matrix import Cell
 from suites.stats import RepeatPolicy
@@ -56,17 +56,6 @@ def common_thread_env(threads: int) -> dict[str, str]:
 def cell_environment(backend_name: str, threads: int) -> dict[str, str]:
     """The thread-related environment a cell of this backend gets (also what the manifest records)."""
     return {**common_thread_env(threads), **get_backend(backend_name).thread_env(threads)}
-
-
-def _in_child(cpus: list[int] | None) -> None:
-    """Runs in the cell's process before exec: pin its CPUs, and die with the runner (Linux prctl
-    PR_SET_PDEATHSIG), so a killed run leaves no orphan cell competing with the resumed one."""
-    if cpus:
-        os.sched_setaffinity(0, cpus)
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def _affinity(threads: int) -> list[int] | None:
@@ -109,9 +98,10 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
     spec_path, result_path = workdir / "spec.json", workdir / "result.json"
     spec_path.write_text(json.dumps(spec))
     (workdir / "work").mkdir()
-    env = {**os.environ, **cell_environment(cell.backend, options.threads), "PYTHONHASHSEED": "0",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     cpus = _affinity(options.threads)
+    env = {**os.environ, **cell_environment(cell.backend, options.threads), "PYTHONHASHSEED": "0",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+           CPUS_ENV: ",".join(map(str, cpus or [])), RUNNER_PID_ENV: str(os.getpid())}
     stderr_path = workdir / "stderr.txt"
     limit = options.memory_limit_bytes()
     started = time.perf_counter()
@@ -119,10 +109,9 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
     peak_tree_rss = 0
     with open(stderr_path, "wb") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "suites.cell", str(spec_path), str(result_path)],
+            [sys.executable, "-m", "suites.cell_launcher", str(spec_path), str(result_path)],
             cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
             start_new_session=True,  # its own process group: a timeout kills compilers it spawned too
-            preexec_fn=lambda: _in_child(cpus),
         )
         watched = psutil.Process(proc.pid)
         try:

@@ -101,6 +101,16 @@ class SlowBackend(Backend):
 
 
 
+class AffinityReportingBackend(Backend):
+    name = "fake-affinity"
+    description = "correct, and reports the CPUs and thread settings its process got"
+
+    def prepare(self, task: Task) -> Prepared:
+        prepared = _correct(task)
+        prepared.details.update(cpus=sorted(os.sched_getaffinity(0)), omp=os.environ.get("OMP_NUM_THREADS"))
+        return prepared
+
+
 class UninstalledBackend(Backend):
     name = "fake-uninstalled"
     description = "needs a module nobody has"
@@ -111,5 +121,6 @@ class UninstalledBackend(Backend):
 
 
 FAKES = {cls.name: cls for cls in (SegfaultBackend, HangBackend, MemoryHogBackend, WrongBackend, CompileErrorBackend,
-                                   RuntimeErrorBackend, ExitBackend, SlowBackend, UninstalledBackend)}
+                                   RuntimeErrorBackend, ExitBackend, SlowBackend, UninstalledBackend,
+                                   AffinityReportingBackend)}
 ENV_VALUE = ",".join(f"{name}=tests.fake_backends:{cls.__name__}" for name, cls in FAKES.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,12 @@ def test_ok_cell_has_statistics(tmp_path: Path) -> None:
     lo, hi = timing["ci95_median_s"]
     assert lo <= timing["median_s"] <= hi
     assert result["gflops"] > 0 and result["peak_rss_mb"] > 0
+
+
+@pytest.mark.usefixtures("fake_backends")
+def test_cell_is_pinned_to_its_thread_count_before_imports(tmp_path: Path) -> None:
+    result = run("fake-affinity", tmp_path)  # threads=1
+    assert result["status"] == "ok"
+    assert result["details"]["omp"] == "1"
+    if len(os.sched_getaffinity(0)) > 1:
+        assert result["details"]["cpus"] == result["affinity"] == [min(os.sched_getaffinity(0))]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 
 from backends.base import Backend, Prepared, Task, Unsupported
+from models.registry import load_registered
 
 # name -> "module:Class"; modules are imported on first use, and import no heavy library at top level.
 BACKEND_MODULES: dict[str, str] = {
@@ -35,15 +35,7 @@ def backend_names() -> list[str]:
 
 
 def get_backend(name: str) -> Backend:
-    registry = _registry()
-    try:
-        target = registry[name]
-    except KeyError:
-        raise KeyError(f"unknown backend {name!r} (valid: {', '.join(registry)})") from None
-    module_name, class_name = target.split(":")
-    backend = getattr(importlib.import_module(module_name), class_name)()
-    if backend.name != name:
-        raise RuntimeError(f"{target} registers as {name!r} but calls itself {backend.name!r}")
+    backend: Backend = load_registered(_registry(), "backend", name)
     return backend
 
 

@@ -36,9 +36,7 @@ class TritonBackend(Backend):
     devices = ("cpu", "cuda")
 
     def thread_env(self, threads: int) -> dict[str, str]:
-        # Pin FMA contraction on (Triton 3.9's default, which 3.10 flips) so results do not change with the version;
-        # setting it also silences the warning Triton 3.9 prints when it is unset.
-        return {**torch_thread_env(threads), "TRITON_DEFAULT_FP_FUSION": "1"}
+        return torch_thread_env(threads)
 
     def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
         reason = super().unsupported_reason(workload, case, variant, device)

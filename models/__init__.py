@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-
 from models.base import Case, Workload
+from models.registry import load_registered
 
 # name -> "module:Class"; modules are imported on first use.
 WORKLOAD_MODULES: dict[str, str] = {
@@ -24,14 +23,7 @@ def workload_names() -> list[str]:
 
 
 def get_workload(name: str) -> Workload:
-    try:
-        target = WORKLOAD_MODULES[name]
-    except KeyError:
-        raise KeyError(f"unknown workload {name!r} (valid: {', '.join(WORKLOAD_MODULES)})") from None
-    module_name, class_name = target.split(":")
-    workload = getattr(importlib.import_module(module_name), class_name)()
-    if workload.name != name:
-        raise RuntimeError(f"{target} registers as {name!r} but calls itself {workload.name!r}")
+    workload: Workload = load_registered(WORKLOAD_MODULES, "workload", name)
     return workload
 
 

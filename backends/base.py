@@ -66,6 +66,19 @@ class Backend(ABC):
     # The library's own thread knob, as recorded in the manifest (env vars come from thread_env).
     thread_knob: ClassVar[str] = ""
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    # The suites this backend takes part in (schedule-study backends only make sense in "schedules").
+    suites: ClassVar[tuple[str, ...]] = ("operators", "models")
+
+    # Which definition of a workload the backend compiles ("numpy", "torch", "jax" or "onnx").
+    definition: ClassVar[str] = "torch"
+
+    def definition_for(self, variant: str) -> str:
+        """The definition a variant compiles (backends with several import paths override this)."""
+        return self.definition
+
+    def variants_for(self, workload: Workload, case: Case) -> tuple[str, ...]:
+        """The variants that apply to this workload and case (all of `variants` unless a backend narrows it)."""
+        return self.variants
 
     def unavailable_reason(self) -> str | None:
         for module in self.modules:
@@ -80,6 +93,11 @@ class Backend(ABC):
     def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
         if device not in self.devices:
             return f"{self.name} has no {device} target in mlcompare"
+        needed = self.definition_for(variant)
+        have = set(workload.definitions) | ({"onnx"} if "torch" in workload.definitions else set())
+        if needed not in have:
+            return (f"{self.name}/{variant} compiles a {needed} definition; {workload.name} has only "
+                    f"{', '.join(workload.definitions)}")
         return None
 
     def thread_env(self, threads: int) -> dict[str, str]:

@@ -65,7 +65,7 @@ def _worker_threads(expected: int, wait_s: float = 0.5) -> int | None:
 
 def _onnx_to_mlir(task: Task) -> tuple[Path, dict[str, Any]]:
     exported = export_onnx(task)
-    mlir = exported.path.with_suffix(".mlir")
+    mlir = task.workdir / f"{exported.path.stem}.mlir"  # never next to a user's own model file
     # The console script's own module run by this interpreter: no dependence on PATH or on the venv's bin/.
     command = [sys.executable, "-m", "iree.compiler.tools.import_onnx", str(exported.path), "-o", str(mlir)]
     start = time.perf_counter()
@@ -126,6 +126,9 @@ class IreeBackend(Backend):
     def thread_env(self, threads: int) -> dict[str, str]:
         # Read by iree.runtime at import; prepare() parses the same flag for in-process use.
         return {"IREE_PY_RUNTIME_FLAGS": f"{WORKERS_FLAG}={threads}"}
+
+    def definition_for(self, variant: str) -> str:
+        return "jax" if variant == "stablehlo" else "onnx"
 
     def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
         for module in FRONTEND_MODULES.get(variant, ()):

@@ -14,6 +14,7 @@ class XlaBackend(Backend):
     description = "JAX jax.jit (XLA:CPU)"
     modules = ("jax", "jaxlib")
     packages = ("jax", "jaxlib")
+    definition = "jax"
     thread_knob = "XLA_FLAGS intra_op_parallelism_threads=n, plus the cell's CPU affinity"
 
     def thread_env(self, threads: int) -> dict[str, str]:

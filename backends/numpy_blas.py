@@ -12,6 +12,9 @@ class NumpyBackend(Backend):
     description = "NumPy (OpenBLAS), float32, no compilation"
     modules = ("numpy",)
     packages = ("numpy",)
+    # Operators are NumPy expressions; whole networks exist only as torch/JAX definitions.
+    suites = ("operators", "schedules")
+    definition = "numpy"
     thread_knob = "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (BLAS calls only; elementwise NumPy is single-threaded)"
 
     def thread_env(self, threads: int) -> dict[str, str]:

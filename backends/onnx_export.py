@@ -37,7 +37,11 @@ def export_onnx(task: Task, directory: Path | None = None, opset: int = OPSET) -
     """Export `task.workload`'s torch module at the case's static shapes to `<directory>/<workload>.onnx`.
 
     Every input stays a graph input (in0..inN, weights included) so all backends get the same data.
+    A workload that is an ONNX file already (a user's model) is used as it is, with no export.
     """
+    given = getattr(task.workload, "onnx_path", None)
+    if given is not None:
+        return given_onnx(Path(given))
     import torch
 
     directory = directory if directory is not None else task.workdir
@@ -62,3 +66,14 @@ def export_onnx(task: Task, directory: Path | None = None, opset: int = OPSET) -
             verbose=False,
         )
     return OnnxExport(path=path, export_s=time.perf_counter() - start, opset=opset, input_names=names)
+
+
+def given_onnx(path: Path) -> OnnxExport:
+    """An existing ONNX file: its own opset and input names (initializers are not inputs)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    initializers = {i.name for i in model.graph.initializer}
+    names = tuple(i.name for i in model.graph.input if i.name not in initializers)
+    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    return OnnxExport(path=path, export_s=0.0, opset=opset, input_names=names)

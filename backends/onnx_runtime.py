@@ -8,21 +8,39 @@ import numpy as np
 
 from backends.base import Backend, Prepared, Task
 from backends.onnx_export import export_onnx
+from models.base import Case, Workload
+
+# variant -> GraphOptimizationLevel name. "default" is what ORT does unless told otherwise (all levels);
+# the others are the graph-level study, run on models that ask for it.
+OPT_LEVELS = {
+    "default": "ORT_ENABLE_ALL",
+    "opt-disable": "ORT_DISABLE_ALL",
+    "opt-basic": "ORT_ENABLE_BASIC",
+    "opt-extended": "ORT_ENABLE_EXTENDED",
+}
 
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
     description = "ONNX Runtime, CPUExecutionProvider, graph optimisations ORT_ENABLE_ALL (torch -> ONNX export)"
+    variants = tuple(OPT_LEVELS)
     modules = ("onnxruntime", "onnx", "onnxscript", "torch")
+    definition = "onnx"
     packages = ("onnxruntime", "onnx", "torch")
     thread_knob = "SessionOptions.intra_op_num_threads=n, inter_op_num_threads=1, ORT_SEQUENTIAL"
+
+    def variants_for(self, workload: Workload, case: Case) -> tuple[str, ...]:
+        return self.variants if getattr(workload, "graph_study", False) else ("default",)
 
     def prepare(self, task: Task) -> Prepared:
         import onnxruntime as ort
 
         exported = export_onnx(task)
         options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, OPT_LEVELS[task.variant])
+        # The graph after ORT's rewrites, to count what fusion left of the exported operators.
+        optimized = task.workdir / "ort_optimized.onnx"
+        options.optimized_model_filepath = str(optimized)
         options.intra_op_num_threads = task.threads
         # One operator at a time: the intra-op pool is the only parallelism, as in the other backends.
         options.inter_op_num_threads = 1
@@ -38,6 +56,8 @@ class OnnxRuntimeBackend(Backend):
             "export_s": exported.export_s,
             "opset": exported.opset,
             "artifact_bytes": exported.bytes,
+            "ops_before": node_count(exported.path),
+            "ops_after": node_count(optimized),
             "graph_optimization_level": str(options.graph_optimization_level),
             "providers": session.get_providers(),
             "intra_op_num_threads": options.intra_op_num_threads,
@@ -45,3 +65,13 @@ class OnnxRuntimeBackend(Backend):
             "execution_mode": str(options.execution_mode),
         }
         return Prepared(run=run, fetch=np.asarray, details=details)
+
+
+def node_count(path: Any) -> int | None:
+    """Nodes of an ONNX graph's top level (None when ORT did not write the file)."""
+    import onnx
+
+    try:
+        return len(onnx.load(str(path), load_external_data=False).graph.node)
+    except Exception:  # a side metric must not fail the cell
+        return None

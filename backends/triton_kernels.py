@@ -42,6 +42,9 @@ class TritonBackend(Backend):
         reason = super().unsupported_reason(workload, case, variant, device)
         if reason:
             return reason
+        if workload.kind == "model":
+            return ("not applicable: Triton writes single kernels, not whole models "
+                    "(torch.compile/Inductor generates Triton for whole models on GPU)")
         if workload.name not in KERNEL_WORKLOADS:
             return f"no Triton kernel for {workload.name!r} in mlcompare (kernels: {', '.join(KERNEL_WORKLOADS)})"
         if device == "cpu" and not interpret_mode():

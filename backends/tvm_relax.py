@@ -1,49 +1,42 @@
-"""Apache TVM Relax: torch.export -> Relax, built with the default pipeline or tuned with MetaSchedule.
+"""Apache TVM Relax: a Relax import (torch.export or ONNX), built with a chosen pipeline or tuned with MetaSchedule.
 
-"untuned" is what `tvm.compile(mod, target)` gives a user (on CPU: naive loops, no fusion, no threads).
-"tuned" runs the passes of TVM's "static_shape_tuning" pipeline with MetaSchedule driven directly (to fix
-the seed and the tuning core count), then the same `tvm.compile`. Tuning databases are cached under
-`task.cache_dir`, keyed by everything that changes the result, so that a re-run applies them instead of retuning.
+Variants (the import path comes first when it is not torch.export):
+- "untuned": `tvm.compile(mod, target)`'s default CPU pipeline: legalize and lower, no constant folding, no
+  fusion, naive loops (the graph-level study's O0).
+- "tuned": the passes of TVM's "static_shape_tuning" pipeline, MetaSchedule tuning (backends/tvm_tuning.py), then
+  the same build.
+- models also run "onnx-untuned" / "onnx-tuned" (Relax's ONNX frontend on the shared torch.onnx export), and
+  models with a graph-level study add "untuned-O1" (BatchNorm decomposed + constant folding) and "untuned-O2"
+  (+ operator fusion, FuseOps/FuseTIR): the ladder from the default pipeline (O0) to tuning (which includes O2).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import shutil
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from backends.base import Backend, Prepared, Task, Unsupported
+from backends.onnx_export import export_onnx
+from backends.tvm_tuning import build_candidate, trial_budget, tune
+from models.base import Case, Workload
 
-# Trials per tuning task (fused TIR function); the global budget is this times the number of tasks, as
-# TVM's static_shape_tuning docs advise: a shared global budget leaves some kernels with none (naive loops).
-# 32 keeps the first (cold-cache) default CPU run's tuning near 25 minutes on 2 cores; on matmul 512, 64 trials
-# reached ~90% of what 256 did. Longer budgets and tuning curves belong to the tuning study.
-DEFAULT_TRIALS = 32
-TRIALS_ENV = "MLCOMPARE_TVM_TRIALS"
-# Candidates measured per search round: several rounds let the cost model learn within a small budget.
-TRIALS_PER_ITER = 16
-# Written last: a cache directory without it was interrupted mid-tune and is wiped.
-META_FILE = "mlcompare_tuning.json"
+# Graph-level optimisation levels above the default pipeline ("untuned" is O0), below tuning.
+GRAPH_LEVELS = {
+    "untuned-O1": "BatchNorm decomposed for inference + constant folding, no fusion",
+    "untuned-O2": "BatchNorm decomposed + constant folding + FuseOps/FuseTIR",
+}
 
-
-def trial_budget() -> int:
-    value = os.environ.get(TRIALS_ENV, "")
-    trials = int(value) if value.strip() else DEFAULT_TRIALS
-    if trials <= 0:
-        raise ValueError(f"{TRIALS_ENV} must be a positive integer, got {value!r}")
-    return trials
+__all__ = ["TvmBackend", "build_candidate", "import_torch", "trial_budget"]
 
 
 class TvmBackend(Backend):
     name = "tvm"
-    description = "Apache TVM Relax (torch.export frontend, LLVM CPU codegen, MetaSchedule tuning)"
-    variants = ("untuned", "tuned")
+    description = "Apache TVM Relax (torch.export or ONNX frontend, LLVM CPU codegen, MetaSchedule tuning)"
+    variants = ("untuned", "tuned", "onnx-untuned", "onnx-tuned", *GRAPH_LEVELS)
     modules = ("tvm",)
     packages = ("apache-tvm", "apache-tvm-ffi")
     thread_knob = "TVM_NUM_THREADS=n (runtime thread pool, also used by tuning measurements) + target num-cores=n"
@@ -51,27 +44,48 @@ class TvmBackend(Backend):
     def thread_env(self, threads: int) -> dict[str, str]:
         return {"TVM_NUM_THREADS": str(threads)}
 
+    def definition_for(self, variant: str) -> str:
+        return "onnx" if variant.startswith("onnx-") else "torch"
+
+    def variants_for(self, workload: Workload, case: Case) -> tuple[str, ...]:
+        if workload.kind != "model":
+            return ("untuned", "tuned")
+        levels = tuple(GRAPH_LEVELS) if getattr(workload, "graph_study", False) else ()
+        return ("untuned", "tuned", "onnx-untuned", "onnx-tuned", *levels)
+
     def prepare(self, task: Task) -> Prepared:
         import tvm
         from tvm import relax
 
         if task.device != "cpu":
             raise Unsupported(f"mlcompare builds TVM for cpu only, not {task.device}")
+        frontend = "onnx" if task.variant.startswith("onnx-") else "torch.export"
+        level = task.variant.removeprefix("onnx-")
         t0 = time.perf_counter()
-        mod = import_torch(task)
-        details: dict[str, Any] = {"export_s": time.perf_counter() - t0, "tvm": tvm.__version__}
+        mod = import_onnx(task) if frontend == "onnx" else import_torch(task)
+        details: dict[str, Any] = {"export_s": time.perf_counter() - t0, "frontend": frontend, "tvm": tvm.__version__,
+                                   "ops_before": relax_op_count(mod)}
 
         cpu = tvm.target.codegen.llvm_get_system_cpu()
         target = tvm.target.Target({"kind": "llvm", "mcpu": cpu, "num-cores": task.threads})
         details["target"] = {"kind": "llvm", "mcpu": cpu, "num-cores": task.threads}
-        if task.variant == "untuned":
+        # The default pipeline: legalize and lower (tuned modules arrive legalized and fused already).
+        pipeline = relax.get_pipeline("default")
+        if level == "untuned":
             details["pipeline"] = "default"
-        elif task.variant == "tuned":
+        elif level == "tuned":
             mod = tune(task, mod, target, details)
+        elif level in GRAPH_LEVELS:
+            details["pipeline"] = f"{level}: {GRAPH_LEVELS[level]}"
+            pipeline = graph_level_pipeline(level, target)
         else:
             raise Unsupported(f"unknown tvm variant {task.variant!r}")
 
-        ex = tvm.compile(mod, target)  # relax_pipeline="default": legalize + lower (already done when tuned)
+        with target:
+            lowered = pipeline(mod)
+        # What fusion left of the imported operators: compiled kernels (TIR functions) the module launches.
+        details["ops_after"] = sum(1 for _, f in lowered.functions_items() if isinstance(f, tvm.tirx.PrimFunc))
+        ex = tvm.compile(lowered, target, relax_pipeline=None)
         details["artifact_bytes"] = artifact_bytes(ex, task.workdir)
         device = tvm.cpu()
         vm = relax.VirtualMachine(ex, device)
@@ -87,7 +101,7 @@ class TvmBackend(Backend):
 
 
 def import_torch(task: Task) -> Any:
-    """torch.export the workload's module and translate it to a Relax IRModule."""
+    """torch.export the workload's module and translate it to a Relax IRModule (weights become constants)."""
     import torch
     from tvm.relax.frontend.torch import from_exported_program
 
@@ -104,130 +118,58 @@ def import_torch(task: Task) -> Any:
         raise
 
 
-def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
-    """Fuse and legalize as "static_shape_tuning" does, tune (or reuse the cached database), apply it."""
+def import_onnx(task: Task) -> Any:
+    """The shared torch -> ONNX export, through Relax's ONNX frontend at the case's static shapes."""
+    import onnx
+    from tvm.relax.frontend.onnx import from_onnx
+
+    exported = export_onnx(task)
+    shapes = {name: a.shape for name, a in zip(exported.input_names, task.inputs, strict=True)}
+    try:
+        return from_onnx(onnx.load(str(exported.path)), shape_dict=shapes, keep_params_in_input=False)
+    except NotImplementedError as exc:
+        raise Unsupported(f"TVM ONNX frontend: {exc}") from exc
+
+
+def graph_level_pipeline(level: str, target: Any) -> Any:
+    """The CPU pipeline with graph-level passes up to `level` (O1: folding, O2: folding and fusion)."""
     import tvm
     from tvm import relax
-    from tvm.s_tir import meta_schedule as ms
+    from tvm.relax.backend.cpu_generic import pipeline as cpu_generic
 
-    trials = trial_budget()
-    with target:
-        mod = tvm.transform.Sequential(
-            [
-                relax.transform.DecomposeOpsForInference(),
-                relax.transform.CanonicalizeBindings(),
-                relax.get_pipeline("zero"),  # LegalizeOps + FuseOps + FuseTIR: the functions that get tuned
-            ]
-        )(mod)
+    graph = [relax.transform.DecomposeOpsForInference(), relax.transform.FoldConstant(),
+             relax.transform.LegalizeOps(), relax.transform.AnnotateTIROpPattern(), relax.transform.FoldConstant()]
+    if level == "untuned-O2":
+        graph += [relax.transform.FuseOps(), relax.transform.FuseTIR()]
 
-    work_dir = task.cache_dir / cache_key(task, target, trials, tvm.__version__, mod)
-    meta_path = work_dir / META_FILE
-    cached = meta_path.is_file()
-    if not cached:
-        shutil.rmtree(work_dir, ignore_errors=True)  # a half-tuned leftover of a killed run
-        work_dir.mkdir(parents=True)
-        meta = run_tuner(task, mod, target, work_dir, trials) | {"target": details["target"]}
-        tmp = meta_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(meta, indent=1))
-        os.replace(tmp, meta_path)  # atomic: the directory counts as tuned only from here on
-    meta = json.loads(meta_path.read_text())
+    @tvm.transform.module_pass(opt_level=0)
+    def pipeline(mod: Any, _ctx: Any) -> Any:
+        with target:
+            return tvm.transform.Sequential(
+                cpu_generic.library_dispatch_passes(target) + graph
+                + cpu_generic.dataflow_lower_passes(target) + cpu_generic.finalize_passes(target)
+            )(mod)
 
-    database = ms.database.JSONDatabase(work_dir=str(work_dir), allow_missing=False)
-    with target, database:
-        mod = relax.transform.MetaScheduleApplyDatabase(enable_warning=True)(mod)
-    details.update(
-        pipeline="static_shape_tuning (MetaSchedule, seed 0) + default",
-        trials=trials,
-        tuning_tasks=meta["tasks"],
-        tuning_s=0.0 if cached else meta["tuning_s"],
-        tuning_s_original=meta["tuning_s"],
-        tensor_intrin_import_s=meta["tensor_intrin_import_s"],
-        tuning_cached=cached,
-        tuning_dir=str(work_dir),
-        tuned_funcs=count_scheduled(mod),
-    )
-    return mod
+    return pipeline
 
 
-def run_tuner(task: Task, mod: Any, target: Any, work_dir: Path, trials: int) -> dict[str, Any]:
-    """Tune every fused TIR function of `mod` into the JSON database in `work_dir`; return the metadata."""
-    import logging
+def relax_op_count(mod: Any) -> int:
+    """Relax operator calls in `main` (before lowering: the graph as imported)."""
+    return sum(_calls(mod).values())
 
+
+def _calls(mod: Any) -> Counter[str]:
     import tvm
-    from tvm.s_tir import meta_schedule as ms
+    from tvm import relax
 
-    # MetaSchedule copies its DEBUG log to stdout at the logger's level; the full log stays in work_dir/logs.
-    logging.getLogger("tvm.s_tir.meta_schedule").setLevel(logging.WARNING)
-    t0 = time.perf_counter()
-    # TuneContext imports this first; timed apart because it alone takes 30-60 s here (TVMScript parsing).
-    import tvm.s_tir.tensor_intrin
+    counts: Counter[str] = Counter()
 
-    import_s = time.perf_counter() - t0
-    extracted = ms.relax_integration.extract_tasks(mod, target)
-    contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
-        extracted, str(work_dir), num_threads=task.threads, seed=0
-    )
-    per_iter = min(TRIALS_PER_ITER, trials)
-    ms.tune.tune_tasks(
-        tasks=contexts,
-        task_weights=weights,
-        work_dir=str(work_dir),
-        max_trials_global=trials * len(contexts),
-        max_trials_per_task=trials,
-        num_trials_per_iter=per_iter,
-        builder=ms.builder.LocalBuilder(max_workers=task.threads, timeout_sec=120, f_build=build_candidate()),
-    )
-    return {
-        "tuning_s": time.perf_counter() - t0,
-        "tensor_intrin_import_s": import_s,
-        "trials_per_task": trials,
-        "trials_per_iter": per_iter,
-        "seed": 0,
-        "tasks": len(contexts),
-        "tvm": tvm.__version__,
-        "workload": task.workload.name,
-        "case": task.case.label,
-    }
+    def visit(expr: Any) -> None:
+        if isinstance(expr, relax.Call) and isinstance(expr.op, tvm.ir.Op):
+            counts[expr.op.name] += 1
 
-
-def build_candidate() -> Any:
-    """MetaSchedule's default candidate build, minus its `import tvm.s_tir.tensor_intrin`.
-
-    That import parses every GPU tensor intrinsic (35 s on this 2-core machine) in each fresh builder
-    worker of each batch, which trips the builder's timeout and fails every candidate. A scheduled
-    candidate already has any tensorized body inlined, so the build itself does not need the registry.
-    Defined locally so that cloudpickle ships it by value: the workers need not import mlcompare.
-    """
-
-    def build(mod: Any, target: Any, _params: Any) -> Any:
-        from tvm.driver import build as tvm_build
-        from tvm.s_tir.transform import RemoveWeightLayoutRewriteBlock
-
-        return tvm_build(RemoveWeightLayoutRewriteBlock(skip_tensor_rewrite=True)(mod), target=target)
-
-    return build
-
-
-def cache_key(task: Task, target: Any, trials: int, version: str, mod: Any) -> str:
-    """One directory per (workload, case, cpu, cores, trials, TVM version), safe as a file name.
-
-    A hash of the fused module is appended so that a changed workload definition or frontend retunes
-    instead of silently finding no matching records (which would leave naive loops).
-    """
-    import tvm_ffi
-
-    digest = f"{tvm_ffi.structural_hash(mod):016x}"[:8]
-    raw = f"{task.workload.name}-{task.case.label}-{target.mcpu}-c{task.threads}-t{trials}-tvm{version}-{digest}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw)
-
-
-def count_scheduled(mod: Any) -> str:
-    """'k/n': how many TIR functions got a schedule from the database (a mismatch leaves them naive)."""
-    import tvm
-
-    funcs = [f for _, f in mod.functions_items() if isinstance(f, tvm.tirx.PrimFunc)]
-    done = sum(1 for f in funcs if f.attrs is not None and bool(f.attrs.get("tirx.is_scheduled", False)))
-    return f"{done}/{len(funcs)}"
+    relax.analysis.post_order_visit(mod["main"], visit)
+    return counts
 
 
 def artifact_bytes(ex: Any, workdir: Path) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from models.base import Case, Workload
 from models.registry import load_registered
 
@@ -15,15 +17,28 @@ WORKLOAD_MODULES: dict[str, str] = {
     "layernorm": "models.layernorm:LayerNorm",
     "attention": "models.attention:Attention",
     "reduce_sum": "models.reduce_sum:ReduceSum",
+    # Whole networks (kind "model", the models suite).
+    "mlp": "models.mlp:Mlp",
+    "resnet18": "models.resnet18:ResNet18",
+    "mobilenet_v2": "models.mobilenet_v2:MobileNetV2",
+    "bert_encoder": "models.bert_encoder:BertEncoder",
+    "gpt_decoder": "models.gpt_decoder:GptDecoder",
 }
 
 
+def _registry() -> dict[str, str]:
+    """The built-in workloads, plus "user_model" while a user's model is named in MLCOMPARE_USER_MODEL."""
+    if os.environ.get("MLCOMPARE_USER_MODEL"):
+        return {**WORKLOAD_MODULES, "user_model": "models.user_model:UserModel"}
+    return WORKLOAD_MODULES
+
+
 def workload_names() -> list[str]:
-    return list(WORKLOAD_MODULES)
+    return list(_registry())
 
 
 def get_workload(name: str) -> Workload:
-    workload: Workload = load_registered(WORKLOAD_MODULES, "workload", name)
+    workload: Workload = load_registered(_registry(), "workload", name)
     return workload
 
 

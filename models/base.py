@@ -55,6 +55,9 @@ class Workload(ABC):
     quick_cases: ClassVar[tuple[str, ...]]
     # A small case, cheap enough for the correctness tests of every backend.
     tiny_case: ClassVar[str]
+    # The definitions this workload has; a backend that needs another one records the cell as unsupported.
+    # "onnx" is implied by "torch" (backends export it); a user's ONNX file has nothing else.
+    definitions: ClassVar[tuple[str, ...]] = ("numpy", "torch", "jax")
 
     # --- shapes and inputs -------------------------------------------------------------
     @abstractmethod
@@ -91,6 +94,10 @@ class Workload(ABC):
     @abstractmethod
     def reduction_length(self, case: Case) -> int:
         """Longest chain of accumulated terms per output element; sets the tolerance (1 if none)."""
+
+    def parameter_count(self, case: Case) -> int | None:
+        """Trained parameters of a model (None for operators, whose weights are inputs)."""
+        return None
 
     def bytes_moved(self, case: Case) -> float:
         """Compulsory memory traffic: every input read once and the output written once (float32)."""

@@ -22,6 +22,9 @@ class Matmul(Workload):
         # BERT-base FFN up-projection on 128 tokens.
         Case.of("128x768x3072", m=128, k=768, n=3072),
         Case.of("tiny-8x16x12", m=8, k=16, n=12),
+        # Small squares for the schedule study's sweep of the size at which threads start to pay.
+        Case.of("64x64x64", m=64, k=64, n=64),
+        Case.of("128x128x128", m=128, k=128, n=128),
     )
     default_cases = ("256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "1x4096x4096", "128x768x3072")
     quick_cases = ("256x256x256",)

@@ -51,12 +51,21 @@ def build_manifest(run_id: str, selection: Selection, options: CellOptions, comm
     }
 
 
-def make_record(run_id: str, cell: Cell, options: CellOptions, measured: dict[str, Any]) -> dict[str, Any]:
+def make_record(run_id: str, cell: Cell, options: CellOptions, measured: dict[str, Any],
+                suite: str = "operators") -> dict[str, Any]:
     workload = get_workload(cell.workload)
     case = workload.case(cell.case)
+    extra: dict[str, Any] = {}
+    timing = measured.get("timing")
+    if timing and "batch" in case.as_dict():
+        extra["throughput_per_s"] = case["batch"] / timing["median_s"]  # samples per second
+    params = workload.parameter_count(case)
+    if params is not None:
+        extra["params"] = params
     return {
         "schema": SCHEMA_VERSION,
         "run_id": run_id,
+        "suite": suite,
         "cell": cell.key,
         "backend": cell.backend,
         "variant": cell.variant,
@@ -70,6 +79,7 @@ def make_record(run_id: str, cell: Cell, options: CellOptions, measured: dict[st
         "flops": workload.flops(case),
         "bytes": workload.bytes_moved(case),
         "finished_utc": _utc(),
+        **extra,
         **measured,
     }
 
@@ -94,7 +104,7 @@ def run(files: RunFiles, planned: list[PlannedCell], options: CellOptions, manif
         else:
             measured = run_cell_isolated(item.cell, options,
                                          on_wait=lambda s, phase, key=item.cell.key: progress.waiting(key, s, phase))
-        record = make_record(files.run_id, item.cell, options, measured)
+        record = make_record(files.run_id, item.cell, options, measured, manifest["selection"]["suite"])
         append_record(files.records, record)
         progress.finish(item.cell.key, record)
     records, problems = read_records(files.records)
@@ -104,7 +114,6 @@ def run(files: RunFiles, planned: list[PlannedCell], options: CellOptions, manif
     manifest["status_counts"] = status_counts(records)
     write_json_atomic(files.manifest, manifest)
     return records
-
 
 
 def print_summary(records: list[dict[str, Any]], stream: TextIO = sys.stdout) -> None:

@@ -66,6 +66,7 @@ def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
         return {**_failure(_status_of(exc, "compile_error"), exc), "compile_s": time.perf_counter() - t0}
     result["compile_s"] = time.perf_counter() - t0
     result["details"] = prepared.details
+    result["peak_rss_compile_mb"] = _peak_rss_mb()  # the high-water mark so far: inputs, reference, compile
 
     phase("first_run")
     try:

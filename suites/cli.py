@@ -13,7 +13,7 @@ from backends import backend_names, get_backend
 from models import get_workload, workload_names
 from suites.benchmark import build_manifest, print_summary, run
 from suites.machine import REPO_ROOT, machine_slug, usable_cores
-from suites.matrix import Selection, SelectionError, expand, resolve
+from suites.matrix import SUITES, Selection, SelectionError, expand, resolve
 from suites.pytest_benchmark_export import to_pytest_benchmark
 from suites.results import RunFiles, new_run_id, read_records, write_json_atomic
 from suites.runner import CellOptions
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     bench = commands.add_parser("run", help="run a benchmark matrix (each cell in its own subprocess)")
-    bench.add_argument("--suite", default="operators", help="operators (default)")
+    bench.add_argument("--suite", default="", help=f"{' | '.join(SUITES)} (default: operators; models with --model-*)")
     bench.add_argument("--backends", type=_names, default=(), help="comma-separated backend names (default: all)")
     bench.add_argument("--workloads", type=_names, default=(), help="comma-separated workload names (default: all)")
     scope = bench.add_mutually_exclusive_group()
@@ -44,12 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--full", action="store_const", dest="scope", const="full", help="every case")
     bench.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     bench.add_argument("--threads", type=int, default=usable_cores(), help="threads for every backend (default: cores)")
-    bench.add_argument("--timeout", type=float, default=900.0, help="seconds per cell, compile included")
+    bench.add_argument("--timeout", type=float, default=0.0,
+                       help="seconds per cell, compile and tuning included (default: the suite's, 900 or 5400)")
     bench.add_argument("--memory-limit-mb", type=float, default=0.0, help="per cell (default: 80%% of RAM)")
     bench.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
     bench.add_argument("--machine", default="", help="results subdirectory (default: CPU model + cores)")
     bench.add_argument("--resume", metavar="RUN_ID", help="run only the cells missing from an earlier run")
     bench.add_argument("--seed", type=int, default=0)
+    own = bench.add_mutually_exclusive_group()
+    own.add_argument("--model-onnx", metavar="PATH", help="run your own ONNX model (static input shapes)")
+    own.add_argument("--model-torch", metavar="PKG.MODULE:FUNCTION",
+                     help="run your own torch model: FUNCTION() returns (module, example_inputs)")
 
     commands.add_parser("list", help="list backends, variants, workloads and cases")
     summary = commands.add_parser("summary", help="print the summary table of a run")
@@ -69,15 +74,22 @@ def command_run(args: argparse.Namespace, command: str) -> int:
             raise SelectionError("--resume reruns the run's own selection; drop --backends/--workloads/--quick/--full")
         files = RunFiles.find(args.results_dir, args.resume)
         manifest = json.loads(files.manifest.read_text())
-        selection = Selection.from_json(manifest["selection"])
+        selection = resolve(Selection.from_json(manifest["selection"]))  # also re-checks a user's model
         saved = dict(manifest["options"])
         options = CellOptions(**{**saved, "repeat_policy": RepeatPolicy(**saved["repeat_policy"])})
         manifest["command"] = command
     else:
         if args.threads < 1:
             raise SelectionError(f"--threads must be at least 1, got {args.threads}")
-        selection = resolve(Selection(args.suite, args.backends, args.workloads, args.scope or "default", args.device))
-        options = CellOptions(threads=args.threads, timeout_s=args.timeout, memory_limit_mb=args.memory_limit_mb,
+        user_model = (f"onnx:{args.model_onnx}" if args.model_onnx
+                      else f"torch:{args.model_torch}" if args.model_torch else "")
+        suite = args.suite or ("models" if user_model else "operators")
+        selection = resolve(Selection(suite, args.backends, args.workloads, args.scope or "default", args.device,
+                                      user_model))
+        if args.timeout < 0:
+            raise SelectionError(f"--timeout must be positive, got {args.timeout}")
+        timeout = args.timeout or SUITES[selection.suite].timeout_s
+        options = CellOptions(threads=args.threads, timeout_s=timeout, memory_limit_mb=args.memory_limit_mb,
                               seed=args.seed, device=args.device,
                               repeat_policy=QUICK_POLICY if selection.scope == "quick" else RepeatPolicy(),
                               cache_dir=str(args.results_dir / "cache"))

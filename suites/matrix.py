@@ -7,10 +7,38 @@ from dataclasses import dataclass
 
 from backends import backend_names, get_backend
 from models import get_workload, workload_names
+from models.user_model import UserModelError, activate_user_model
 
 SCOPES = ("quick", "default", "full")
-# suite -> workload kind; issue-by-issue more suites appear here.
-SUITE_KINDS = {"operators": "operator"}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named slice of the matrix: which kind of workload, and (optionally) exactly which cases."""
+
+    name: str
+    kind: str
+    description: str
+    # workload -> case labels, for suites that fix their own cases (every scope but quick, which takes the first).
+    cases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Default per-cell limit, compile and tuning included.
+    timeout_s: float = 900.0
+
+    def fixed_cases(self, workload: str) -> tuple[str, ...] | None:
+        return dict(self.cases).get(workload) if self.cases else None
+
+
+SQUARE_MATMULS = tuple(f"{n}x{n}x{n}" for n in (512, 64, 128, 256, 1024, 2048))
+SUITES: dict[str, Suite] = {
+    s.name: s
+    for s in (
+        Suite("operators", "operator", "operator kernels on every backend"),
+        # Tuning a whole network (ResNet-18: ~20 kernels) takes far longer than one operator.
+        Suite("models", "model", "whole networks through each backend's own import path", timeout_s=5400.0),
+        Suite("schedules", "operator", "hand schedules, autoschedulers and baselines on matmul and conv2d",
+              cases=(("matmul", SQUARE_MATMULS), ("conv2d", ("1x3x224x224-o64-s1", "1x64x56x56-o64-s1")))),
+    )
+}
 
 
 class SelectionError(ValueError):
@@ -44,16 +72,18 @@ class Selection:
     workloads: tuple[str, ...] = ()
     scope: str = "default"
     device: str = "cpu"
+    # A user's own model ("onnx:PATH" or "torch:package.module:function"), run as the workload "user_model".
+    user_model: str = ""
 
     def to_json(self) -> dict[str, object]:
         return {"suite": self.suite, "backends": list(self.backends), "workloads": list(self.workloads),
-                "scope": self.scope, "device": self.device}
+                "scope": self.scope, "device": self.device, "user_model": self.user_model}
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Selection:
         return cls(suite=str(data["suite"]), backends=tuple(data["backends"]),  # type: ignore[arg-type]
                    workloads=tuple(data["workloads"]), scope=str(data["scope"]),  # type: ignore[arg-type]
-                   device=str(data["device"]))
+                   device=str(data["device"]), user_model=str(data.get("user_model", "")))
 
 
 def _check_names(kind: str, asked: tuple[str, ...], valid: list[str]) -> tuple[str, ...]:
@@ -65,23 +95,42 @@ def _check_names(kind: str, asked: tuple[str, ...], valid: list[str]) -> tuple[s
 
 def resolve(selection: Selection) -> Selection:
     """Fill empty filters with everything and reject unknown names (before anything is written)."""
-    if selection.suite not in SUITE_KINDS:
-        raise SelectionError(f"unknown suite {selection.suite!r} (valid: {', '.join(SUITE_KINDS)})")
+    if selection.suite not in SUITES:
+        raise SelectionError(f"unknown suite {selection.suite!r} (valid: {', '.join(SUITES)})")
     if selection.scope not in SCOPES:
         raise SelectionError(f"unknown scope {selection.scope!r} (valid: {', '.join(SCOPES)})")
-    kind = SUITE_KINDS[selection.suite]
-    suite_workloads = [w for w in workload_names() if get_workload(w).kind == kind]
+    suite = SUITES[selection.suite]
+    workloads = selection.workloads
+    if selection.user_model:
+        if suite.name != "models":
+            raise SelectionError(f"a user's model runs in the models suite, not {suite.name!r}")
+        try:
+            activate_user_model(selection.user_model)
+        except UserModelError as exc:
+            raise SelectionError(str(exc)) from None
+        workloads = workloads or ("user_model",)
+    suite_workloads = [w for w in workload_names() if get_workload(w).kind == suite.kind
+                       and (not suite.cases or suite.fixed_cases(w) is not None)]
+    suite_backends = [b for b in backend_names() if suite.name in get_backend(b).suites]
+    others = [b for b in selection.backends if b in backend_names() and b not in suite_backends]
+    if others:
+        raise SelectionError(f"backend {', '.join(map(repr, others))} is not part of suite {suite.name!r} "
+                             f"(its backends: {', '.join(suite_backends)})")
     return Selection(
         suite=selection.suite,
-        backends=_check_names("backend", selection.backends, backend_names()),
-        workloads=_check_names("workload", selection.workloads, suite_workloads),
+        backends=_check_names("backend", selection.backends, suite_backends),
+        workloads=_check_names("workload", workloads, suite_workloads),
         scope=selection.scope,
         device=selection.device,
+        user_model=selection.user_model,
     )
 
 
-def case_labels(workload_name: str, scope: str) -> tuple[str, ...]:
+def case_labels(workload_name: str, scope: str, suite: str = "operators") -> tuple[str, ...]:
     workload = get_workload(workload_name)
+    fixed = SUITES[suite].fixed_cases(workload_name)
+    if fixed is not None:
+        return fixed[:1] if scope == "quick" else fixed
     if scope == "quick":
         return workload.quick_cases
     if scope == "default":
@@ -96,11 +145,11 @@ def expand(selection: Selection) -> list[PlannedCell]:
     planned: list[PlannedCell] = []
     for workload_name in selection.workloads:
         workload = get_workload(workload_name)
-        for label in case_labels(workload_name, selection.scope):
+        for label in case_labels(workload_name, selection.scope, selection.suite):
             case = workload.case(label)
             for backend_name, backend in backends.items():
                 unavailable = unavailable_reasons[backend_name]
-                for variant in backend.variants:
+                for variant in backend.variants_for(workload, case):
                     cell = Cell(backend_name, variant, workload_name, label)
                     if unavailable:
                         planned.append(PlannedCell(cell, "unavailable", unavailable))

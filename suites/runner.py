@@ -24,6 +24,7 @@ from suites.matrix import Cell
 from suites.stats import RepeatPolicy
 
 POLL_S = 0.1
+RUN_PHASES = ("first_run", "warm_runs")
 STDERR_TAIL_CHARS = 3000
 
 
@@ -107,6 +108,7 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
     started = time.perf_counter()
     killed_for: str | None = None
     peak_tree_rss = 0
+    peak_run_rss = 0  # sampled while the compiled workload runs (first and warm runs)
     with open(stderr_path, "wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "suites.cell_launcher", str(spec_path), str(result_path)],
@@ -116,7 +118,10 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
         watched = psutil.Process(proc.pid)
         try:
             while proc.poll() is None:
-                peak_tree_rss = max(peak_tree_rss, _tree_rss(watched))
+                rss, phase = _tree_rss(watched), _phase(result_path)
+                peak_tree_rss = max(peak_tree_rss, rss)
+                if phase in RUN_PHASES:
+                    peak_run_rss = max(peak_run_rss, rss)
                 if peak_tree_rss > limit:
                     killed_for = "oom"
                 elif time.perf_counter() - started > options.timeout_s:
@@ -124,7 +129,7 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
                 if killed_for:
                     break
                 if on_wait:
-                    on_wait(time.perf_counter() - started, _phase(result_path))
+                    on_wait(time.perf_counter() - started, phase)
                 time.sleep(POLL_S)
         finally:  # also on Ctrl-C: never leave a cell running behind the runner
             if proc.poll() is None:
@@ -133,6 +138,8 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
     result = _collect(proc.returncode, killed_for, result_path, stderr_path, options, limit)
     result["wall_s"] = wall_s
     result["peak_tree_rss_mb"] = round(peak_tree_rss / 2**20, 1)
+    if peak_run_rss:
+        result["peak_rss_run_mb"] = round(peak_run_rss / 2**20, 1)
     result["affinity"] = cpus
     shutil.rmtree(workdir, ignore_errors=True)
     return result

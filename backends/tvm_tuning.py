@@ -1,0 +1,235 @@
+"""MetaSchedule tuning for the TVM adapter, with tuning databases cached under results/cache/tvm/.
+
+A database directory holds MetaSchedule's JSON records plus mlcompare's ledger (META_FILE): which tuning
+tasks it covers and what tuning each cost. A cell tunes only the tasks (fused kernels) that have no record
+yet, in a scratch directory, then merges them into the cached database and swaps the directory in whole, so
+a run killed mid-tune never leaves a half-tuned database behind. Operators get one database per case (the
+key includes a hash of the fused module); a model shares one database across its cases and import paths,
+as a TVM user would reuse records: ResNet-18 from ONNX then retunes only the kernels that differ from the
+torch.export import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from backends.base import Task
+
+# Trials per tuning task (fused TIR function) for operators; models set their own (ModelWorkload).
+# The global budget is this times the number of tasks, as TVM's static_shape_tuning docs advise: a shared
+# global budget leaves some kernels with none (naive loops). 32 keeps the first (cold-cache) default CPU run's
+# tuning near 25 minutes on 2 cores; on matmul 512, 64 trials reached ~90% of what 256 did.
+DEFAULT_TRIALS = 32
+TRIALS_ENV = "MLCOMPARE_TVM_TRIALS"
+# Candidates measured per search round: several rounds let the cost model learn within a small budget.
+TRIALS_PER_ITER = 16
+# Written last: a database directory without it was interrupted and is wiped.
+META_FILE = "mlcompare_tuning.json"
+
+
+def trial_budget(task: Task) -> int:
+    value = os.environ.get(TRIALS_ENV, "")
+    if not value.strip():
+        return int(getattr(task.workload, "tvm_trials_per_task", DEFAULT_TRIALS))
+    trials = int(value)
+    if trials <= 0:
+        raise ValueError(f"{TRIALS_ENV} must be a positive integer, got {value!r}")
+    return trials
+
+
+def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
+    """Fuse and legalize as "static_shape_tuning" does, tune the kernels with no record yet, apply the database."""
+    import tvm
+    from tvm import relax
+    from tvm.s_tir import meta_schedule as ms
+
+    trials = trial_budget(task)
+    with target:
+        mod = tvm.transform.Sequential(
+            [
+                relax.transform.DecomposeOpsForInference(),
+                relax.transform.CanonicalizeBindings(),
+                relax.get_pipeline("zero"),  # LegalizeOps + FuseOps + FuseTIR: the functions that get tuned
+            ]
+        )(mod)
+
+    db_dir = task.cache_dir / database_key(task, target, trials, tvm.__version__, mod)
+    _recover(db_dir)
+    meta = json.loads((db_dir / META_FILE).read_text()) if (db_dir / META_FILE).is_file() else None
+    if meta is None:
+        shutil.rmtree(db_dir, ignore_errors=True)  # records without a ledger: an interrupted older layout
+    extracted = ms.relax_integration.extract_tasks(mod, target)
+    database = ms.database.JSONDatabase(work_dir=str(db_dir), allow_missing=False) if meta else None
+    missing = [t for t in extracted
+               if database is None or database.query_tuning_record(t.dispatched[0], target, t.task_name) is None]
+    tuning_s = 0.0
+    if missing:
+        scratch = db_dir.with_name(db_dir.name + ".tuning")
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        new_meta = run_tuner(task, missing, target, scratch, trials)
+        tuning_s = new_meta["tuning_s"]
+        meta = _merge(db_dir, scratch, meta, new_meta, details["target"])
+        database = ms.database.JSONDatabase(work_dir=str(db_dir), allow_missing=False)
+    assert meta is not None and database is not None
+
+    with target, database:
+        mod = relax.transform.MetaScheduleApplyDatabase(enable_warning=True)(mod)
+    per_task = meta.get("per_task", {})
+    keys = [task_key(t) for t in extracted]
+    known = all(k in per_task for k in keys)
+    details.update(
+        pipeline="static_shape_tuning (MetaSchedule, seed 0) + default",
+        trials=trials,
+        tuning_tasks=len(extracted),
+        tuning_tasks_tuned_now=len(missing),
+        tuning_s=tuning_s,
+        # What tuning this cell's kernels cost when they were tuned (apportioned by trials when tuned together).
+        tuning_s_original=sum(per_task[k]["tuning_s"] for k in keys) if known else meta["tuning_s"],
+        tensor_intrin_import_s=meta["tensor_intrin_import_s"],
+        tuning_cached=not missing,
+        tuning_dir=str(db_dir),
+        tuned_funcs=count_scheduled(mod),
+    )
+    return mod
+
+
+def task_key(extracted_task: Any) -> str:
+    import tvm_ffi
+
+    return f"{tvm_ffi.structural_hash(extracted_task.dispatched[0]):016x}"
+
+
+def run_tuner(task: Task, tasks: list[Any], target: Any, work_dir: Path, trials: int) -> dict[str, Any]:
+    """Tune `tasks` (MetaSchedule ExtractedTasks) into the JSON database in `work_dir`; return the metadata."""
+    import logging
+
+    import tvm
+    from tvm.s_tir import meta_schedule as ms
+
+    # MetaSchedule copies its DEBUG log to stdout at the logger's level; the full log stays in work_dir/logs.
+    logging.getLogger("tvm.s_tir.meta_schedule").setLevel(logging.WARNING)
+    t0 = time.perf_counter()
+    # TuneContext imports this first; timed apart because it alone takes 30-60 s here (TVMScript parsing).
+    import tvm.s_tir.tensor_intrin
+
+    import_s = time.perf_counter() - t0
+    contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
+        tasks, str(work_dir), num_threads=task.threads, seed=0
+    )
+    per_iter = min(TRIALS_PER_ITER, trials)
+    database = ms.tune.tune_tasks(
+        tasks=contexts,
+        task_weights=weights,
+        work_dir=str(work_dir),
+        max_trials_global=trials * len(contexts),
+        max_trials_per_task=trials,
+        num_trials_per_iter=per_iter,
+        builder=ms.builder.LocalBuilder(max_workers=task.threads, timeout_sec=120, f_build=build_candidate()),
+    )
+    tuning_s = time.perf_counter() - t0
+    # Tasks are tuned round-robin in one process: apportion the wall time by each task's measured trials.
+    counts = {task_key(t): _record_count(database, t) for t in tasks}
+    total = sum(counts.values()) or 1
+    per_task = {key: {"tuning_s": tuning_s * n / total, "trials": n, "cell": f"{task.workload.name}/{task.case.label}"}
+                for key, n in counts.items()}
+    return {"tuning_s": tuning_s, "tensor_intrin_import_s": import_s, "trials_per_task": trials,
+            "trials_per_iter": per_iter, "seed": 0, "tasks": len(contexts), "tvm": tvm.__version__,
+            "workload": task.workload.name, "case": task.case.label, "per_task": per_task}
+
+
+def _record_count(database: Any, extracted_task: Any) -> int:
+    mod = extracted_task.dispatched[0]
+    if not database.has_workload(mod):
+        return 0
+    return len(database.get_top_k(database.commit_workload(mod), 1 << 20))
+
+
+def _merge(db_dir: Path, scratch: Path, old_meta: dict[str, Any] | None, new_meta: dict[str, Any],
+           target: dict[str, Any]) -> dict[str, Any]:
+    """Write old + new records to a staging directory, then swap it in for `db_dir` (rename: all or nothing)."""
+    from tvm.s_tir import meta_schedule as ms
+
+    staging = db_dir.with_name(db_dir.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    merged = ms.database.JSONDatabase(work_dir=str(staging))
+    sources = [d for d in (db_dir if old_meta else None, scratch) if d is not None]
+    for source in sources:
+        for rec in ms.database.JSONDatabase(work_dir=str(source), allow_missing=False).get_all_tuning_records():
+            workload = merged.commit_workload(rec.workload.mod)
+            merged.commit_tuning_record(
+                ms.database.TuningRecord(rec.trace, workload, rec.run_secs, rec.target, rec.args_info))
+    meta = dict(new_meta)
+    meta["per_task"] = {**(old_meta or {}).get("per_task", {}), **new_meta["per_task"]}
+    meta["tuning_s"] = (old_meta or {}).get("tuning_s", 0.0) + new_meta["tuning_s"]  # the whole database's cost
+    meta["target"] = target
+    (staging / META_FILE).write_text(json.dumps(meta, indent=1))
+    if (scratch / "logs").is_dir():
+        shutil.move(str(scratch / "logs"), str(staging / "logs"))
+    old = db_dir.with_name(db_dir.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if db_dir.exists():
+        db_dir.rename(old)
+    staging.rename(db_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return meta
+
+
+def _recover(db_dir: Path) -> None:
+    """Finish a swap that a kill interrupted between its two renames."""
+    old = db_dir.with_name(db_dir.name + ".old")
+    if not db_dir.exists() and (old / META_FILE).is_file():
+        old.rename(db_dir)
+
+
+def build_candidate() -> Any:
+    """MetaSchedule's default candidate build, minus its `import tvm.s_tir.tensor_intrin`.
+
+    That import parses every GPU tensor intrinsic (35 s on this 2-core machine) in each fresh builder
+    worker of each batch, which trips the builder's timeout and fails every candidate. A scheduled
+    candidate already has any tensorized body inlined, so the build itself does not need the registry.
+    Defined locally so that cloudpickle ships it by value: the workers need not import mlcompare.
+    """
+
+    def build(mod: Any, target: Any, _params: Any) -> Any:
+        from tvm.driver import build as tvm_build
+        from tvm.s_tir.transform import RemoveWeightLayoutRewriteBlock
+
+        return tvm_build(RemoveWeightLayoutRewriteBlock(skip_tensor_rewrite=True)(mod), target=target)
+
+    return build
+
+
+def database_key(task: Task, target: Any, trials: int, version: str, mod: Any) -> str:
+    """The database directory's name, safe as a file name.
+
+    Operators: one per (workload, case, cpu, cores, trials, TVM version, hash of the fused module), so a
+    changed definition starts afresh. Models: one per (model, cpu, cores, trials, TVM version), shared by
+    cases and import paths; kernels it lacks are tuned and added.
+    """
+    import tvm_ffi
+
+    settings = f"{target.mcpu}-c{task.threads}-t{trials}-tvm{version}"
+    if task.workload.kind == "model":
+        raw = f"model-{task.workload.name}-{settings}"
+    else:
+        digest = f"{tvm_ffi.structural_hash(mod):016x}"[:8]
+        raw = f"{task.workload.name}-{task.case.label}-{settings}-{digest}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw)
+
+
+def count_scheduled(mod: Any) -> str:
+    """'k/n': how many TIR functions got a schedule from the database (a mismatch leaves them naive)."""
+    import tvm
+
+    funcs = [f for _, f in mod.functions_items() if isinstance(f, tvm.tirx.PrimFunc)]
+    done = sum(1 for f in funcs if f.attrs is not None and bool(f.attrs.get("tirx.is_scheduled", False)))
+    return f"{done}/{len(funcs)}"

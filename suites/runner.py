@@ -105,6 +105,7 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
            CPUS_ENV: ",".join(map(str, cpus or [])), RUNNER_PID_ENV: str(os.getpid())}
     stderr_path = workdir / "stderr.txt"
     limit = options.memory_limit_bytes()
+    load_start = os.getloadavg()[0]
     started = time.perf_counter()
     killed_for: str | None = None
     peak_tree_rss = 0
@@ -137,6 +138,9 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
     wall_s = time.perf_counter() - started
     result = _collect(proc.returncode, killed_for, result_path, stderr_path, options, limit)
     result["wall_s"] = wall_s
+    # Other work on the machine distorts timings (2x on a shared 2-core box): the 1-minute load average at the
+    # cell's start and end shows when it did (a quiet machine reads about the cell's own thread count).
+    result["load_avg"] = [round(load_start, 2), round(os.getloadavg()[0], 2)]
     result["peak_tree_rss_mb"] = round(peak_tree_rss / 2**20, 1)
     if peak_run_rss:
         result["peak_rss_run_mb"] = round(peak_run_rss / 2**20, 1)

@@ -17,6 +17,12 @@ BACKEND_MODULES: dict[str, str] = {
     "iree": "backends.iree_llvmcpu:IreeBackend",
     "tvm": "backends.tvm_relax:TvmBackend",
     "triton": "backends.triton_kernels:TritonBackend",
+    # The schedule study (suite "schedules"): hand schedules, autoschedulers, a C baseline.
+    "tvm-te": "backends.tvm_te:TvmTeBackend",
+    "halide": "backends.halide_kernels:HalideBackend",
+    "c-openmp": "backends.c_openmp:COpenMPBackend",
+    # MetaSchedule tuning-curve points (driven by suites/tuning_curves.py; in no matrix suite).
+    "tvm-ms": "backends.tvm_ms:TvmMsBackend",
 }
 
 

@@ -17,6 +17,7 @@ BACKEND_MODULES: dict[str, str] = {
     "iree": "backends.iree_llvmcpu:IreeBackend",
     "tvm": "backends.tvm_relax:TvmBackend",
     "triton": "backends.triton_kernels:TritonBackend",
+    "cublas": "backends.cuda_libs:CublasBackend",
 }
 
 

@@ -41,6 +41,9 @@ def _failure(status: str, exc: BaseException) -> dict[str, Any]:
 def _status_of(exc: BaseException, default: str) -> str:
     if isinstance(exc, MemoryError):
         return "oom"
+    # GPU memory exhausted: torch.cuda.OutOfMemoryError (a RuntimeError), or XLA's RESOURCE_EXHAUSTED.
+    if type(exc).__name__ == "OutOfMemoryError" or "RESOURCE_EXHAUSTED" in str(exc):
+        return "oom"
     if isinstance(exc, Unsupported):
         return "unsupported"
     return default

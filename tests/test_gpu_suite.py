@@ -74,6 +74,17 @@ def test_device_environment_of_a_cell() -> None:
     assert cell_environment("torch-eager", 2, "cuda") == cell_environment("torch-eager", 2)
 
 
+def test_gpu_memory_exhaustion_is_recorded_as_oom() -> None:
+    from suites.cell import _status_of
+
+    class OutOfMemoryError(RuntimeError):  # the name torch.cuda.OutOfMemoryError has
+        pass
+
+    assert _status_of(OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), "runtime_error") == "oom"
+    assert _status_of(RuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating"), "compile_error") == "oom"
+    assert _status_of(RuntimeError("illegal memory access"), "runtime_error") == "runtime_error"
+
+
 def test_cpu_cells_keep_the_cpu_timer() -> None:
     assert timer_for("cpu", "torch") is None and timer_for("cpu", "jax") is None
 

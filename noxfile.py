@@ -1,5 +1,5 @@
-"""Sessions: `nox -s tests`, `nox -s bench-cpu`, `nox -s lint` (each installs the pinned requirements), and
-`nox -s bench-gpu`, which installs nothing: it runs on the interpreter's own packages (the CUDA machine)."""
+"""Sessions: tests, bench-cpu, lint, report, tune (each installs the pinned requirements), and bench-gpu, which
+installs nothing: it runs on the interpreter's own packages (the CUDA machine has no network)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,39 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(name="bench-cpu")
 def bench_cpu(session: nox.Session) -> None:
-    """The default CPU matrix. Filters: nox -s bench-cpu -- --backends tvm,onnxruntime --workloads matmul --quick"""
+    """The default CPU matrix: the operator suite, then the quick model subset (two runs, two run ids).
+
+    With arguments, one run of exactly what they select:
+    nox -s bench-cpu -- --suite models --backends tvm,onnxruntime --workloads resnet18 [--quick|--full]
+    """
     install(session)
-    session.run("python", "-m", "suites", "run", "--device", "cpu", *session.posargs)
+    if session.posargs:
+        session.run("python", "-m", "suites", "run", "--device", "cpu", *session.posargs)
+        return
+    session.run("python", "-m", "suites", "run", "--device", "cpu", "--suite", "operators")
+    session.run("python", "-m", "suites", "run", "--device", "cpu", "--suite", "models", "--quick")
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """results/ -> pandas tables, the static site in results/site/ and a text summary.
+
+    nox -s report -- --committed           (only the runs git tracks: how the committed site is built)
+    nox -s report -- --format markdown     (or text; --results-dir DIR, --out DIR, --runs ID,ID)
+    """
+    install(session)
+    session.run("python", "-m", "analysis", "report", *session.posargs, env={"PYTHONHASHSEED": "0"})
+
+
+@nox.session
+def tune(session: nox.Session) -> None:
+    """MetaSchedule tuning curves (long: hours on 2 cores; progress on stderr, records reused from results/cache).
+
+    nox -s tune -- --max-trials 512 --workloads matmul --cost-models xgb    (defaults: 256 trials, every series)
+    nox -s tune -- --resume RUN_ID       continue a killed run;   python -m suites.tuning_curves status
+    """
+    install(session)
+    session.run("python", "-m", "suites.tuning_curves", "run", *session.posargs, env={"PYTHONHASHSEED": "0"})
 
 
 # The GPU matrix: every backend that has a CUDA path, plus those that do not, so that the record says why.

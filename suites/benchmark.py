@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from backends import get_backend
 from backends.precision import get_precision
 from models import get_workload
+from suites.calibration import measure_calibration
 from suites.display import Progress, status_counts, summary_table
 from suites.gpu_info import describe_gpu
 from suites.machine import describe_machine, git_state
@@ -48,12 +49,23 @@ def build_manifest(run_id: str, selection: Selection, options: CellOptions, comm
         },
         "versions": {name: b.versions() for name, b in backends.items()},
         "variants": {name: list(b.variants) for name, b in backends.items()},
+        "calibration": _calibration(options),
         "sessions": [],
     }
     if options.device == "cuda":
         # The GPU, its driver and clocks, and its measured roofline (suites/gpu_info.py, gpu_calibration.py).
         manifest["gpu"] = describe_gpu(calibrate=True)
     return manifest
+
+
+def _calibration(options: CellOptions) -> dict[str, Any]:
+    """This machine's measured FP32 peak and memory bandwidth (the roofline of every cell of the run)."""
+    if options.device != "cpu":
+        return {"error": f"no calibration for device {options.device!r} yet"}
+    try:
+        return measure_calibration(options.threads)
+    except (OSError, RuntimeError, ValueError) as exc:  # no C compiler, say: the run goes on without a roofline
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def make_record(run_id: str, cell: Cell, options: CellOptions, measured: dict[str, Any],

@@ -113,10 +113,11 @@ def command_list() -> int:
         backend = get_backend(name)
         reason = backend.unavailable_reason()
         state = f"unavailable: {reason}" if reason else "available"
-        print(f"backend {name:12s} variants: {', '.join(backend.variants):24s} {state}")
+        print(f"backend {name:12s} suites: {','.join(backend.suites) or '-':26s} "
+              f"variants: {', '.join(backend.variants):24s} {state}")
     for name in workload_names():
         workload = get_workload(name)
-        print(f"workload {name:16s} default: {', '.join(workload.default_cases)}; "
+        print(f"workload {name:16s} ({workload.kind}) default: {', '.join(workload.default_cases)}; "
               f"all: {', '.join(c.label for c in workload.cases)}")
     return 0
 

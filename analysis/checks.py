@@ -1,0 +1,377 @@
+"""The checks behind each claim (see analysis/claims.py for the registry's shape and verdict vocabulary).
+
+Every check takes the dataset and one (machine, device) scope and returns an Outcome computed from the newest
+records only; "no data" is always inconclusive, never a guess.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from typing import Any
+
+import numpy as np
+
+from analysis.aggregate import Dataset, coverage_by_backend, effective_compile
+from analysis.claims import Outcome
+from analysis.links import PAGES, suite_href, workload_href
+from analysis.stats import Estimate, directional, geomean, interval, median_ratio_ci, ratio, within_band
+
+LADDER = ("naive", "split", "tile", "reorder", "vectorize", "parallel", "unroll", "pack", "packed", "cache")
+AUTO = re.compile(r"metaschedule|ansor|(?<!un)tuned|^ms[-_]?\d*", re.IGNORECASE)  # 'untuned' is not auto
+HALIDE_AUTO = ("adams2019", "li2018", "mullapudi2016")
+SECONDS_VS_MINUTES_S = 60.0
+
+
+def rows(ds: Dataset, machine: str, device: str, suite: str | None = None, **match: Any) -> list[dict[str, Any]]:
+    frame = ds.select(machine, device, suite)
+    for key, value in match.items():
+        if frame.empty:
+            break
+        frame = frame[frame[key] == value]
+    return frame.to_dict("records")
+
+
+def band(value: float, tolerance: float = 1.25) -> tuple[float, float]:
+    """The seed's 'about X' read as X/1.25 .. X*1.25."""
+    return value / tolerance, value * tolerance
+
+
+def is_batch1(row: dict[str, Any]) -> bool:
+    dims = row.get("dims") or {}
+    if "batch" in dims:
+        return dims["batch"] == 1
+    first = re.match(r"\D*(\d+)", str(row["case"]))
+    return bool(first) and int(first.group(1)) == 1
+
+
+def fastest(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return min(candidates, key=lambda r: r["median_s"]) if candidates else None
+
+
+def by_cell(candidates: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in candidates:
+        out.setdefault((r["workload"], r["case"]), []).append(r)
+    return out
+
+
+def cell_link(r: dict[str, Any]) -> tuple[str, str]:
+    return f"{r['workload']} {r['case']}", workload_href(r["suite"], r["workload"], r["case"])
+
+
+def _resnet18(ds: Dataset, machine: str, device: str) -> list[dict[str, Any]]:
+    return [r for r in rows(ds, machine, device, "models") if "resnet18" in r["workload"].replace("-", "")
+            and is_batch1(r)]
+
+
+OPTIMISED_TVM = ("tuned", "untuned-O2")  # Relax has no default schedules: opt_level=3's TOPI ones need tuning
+
+
+def tvm_resnet18_speedup(ds: Dataset, machine: str, device: str) -> Outcome:
+    cells = _resnet18(ds, machine, device)
+    eager = fastest([r for r in cells if r["backend"] == "torch-eager"])
+    tvm = fastest([r for r in cells if r["backend"] == "tvm" and r["variant"] in OPTIMISED_TVM])
+    if eager is None or tvm is None:
+        return Outcome("inconclusive", "no ok ResNet-18 batch-1 records for both torch-eager and an optimised TVM "
+                       f"build ({', '.join(OPTIMISED_TVM)}) yet")
+    est = ratio(ds.sample(eager), ds.sample(tvm))
+    others = [r for r in cells if r["backend"] == "tvm" and r["cell"] != tvm["cell"]]
+    extra = "".join(f"; tvm/{r['variant']}: {ratio(ds.sample(eager), ds.sample(r)).fmt()}"
+                    for r in sorted(others, key=lambda r: r["variant"]))
+    return Outcome(within_band(est, *band(1.7)), f"torch eager / tvm/{tvm['variant']} (fastest optimised TVM build) "
+                   f"on {tvm['case']}: {est.fmt()}{extra}", est, evidence=(cell_link(tvm),))
+
+
+def tvm_opt_levels(ds: Dataset, machine: str, device: str) -> Outcome:
+    cells = _resnet18(ds, machine, device)
+    bare = fastest([r for r in cells if r["backend"] == "tvm" and r["variant"] == "untuned"])
+    full = fastest([r for r in cells if r["backend"] == "tvm" and r["variant"] == "untuned-O2"])
+    if bare is None or full is None:
+        return Outcome("inconclusive", "no ok ResNet-18 batch-1 records for tvm/untuned (O0) and tvm/untuned-O2 yet")
+    est = ratio(ds.sample(bare), ds.sample(full))
+    return Outcome(within_band(est, *band(25 / 8)), f"tvm/untuned (O0) latency / tvm/untuned-O2 (BN folding, "
+                   f"constant folding, fusion): {est.fmt()}", est, evidence=(cell_link(full), cell_link(bare)))
+
+
+def fusion_reduces_ops(ds: Dataset, machine: str, device: str) -> Outcome:
+    counted = [r for r in _resnet18(ds, machine, device) if r["backend"] == "tvm"
+               and _pos(r.get("ops_before")) and _pos(r.get("ops_after"))]
+    if not counted:
+        return Outcome("inconclusive", "no TVM ResNet-18 record reports ops_before/ops_after yet")
+    r = sorted(counted, key=lambda r: (r["variant"] != "untuned-O2", r["variant"]))[0]
+    before, after = float(r["ops_before"]), float(r["ops_after"])
+    verdict = "supported" if after <= before / 2 else "refuted" if after >= before else "inconclusive"
+    return Outcome(verdict, f"tvm/{r['variant']}: {before:.0f} operators before fusion, {after:.0f} after",
+                   Estimate(before / after, before / after, before / after), "x fewer", (cell_link(r),))
+
+
+def _pos(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def tuning_points(ds: Dataset, machine: str, workload: str | None = None) -> list[dict[str, Any]]:
+    """The tuning curves' ok points as records (the best kernel after N trials, timed in a fresh process)."""
+    data = ds.loaded.tuning
+    if data.empty:
+        return []
+    data = data[(data["kind"] == "point") & (data["status"] == "ok") & (data["machine"] == machine)]
+    out = []
+    for p in data.to_dict("records"):
+        if workload is not None and p["workload"] != workload:
+            continue
+        median = p["median_s"] if _pos(p["median_s"]) else None
+        if median is None:
+            continue
+        out.append({"run_id": p["run_id"] or "tuning", "cell": p["key"] or f"tvm-ms/{p['cost_model']}-"
+                    f"{p['trials']:.0f}/{p['workload']}/{p['case']}", "samples_s": p["samples_s"],
+                    "median_s": median, "suite": "schedules", "workload": p["workload"], "case": p["case"],
+                    "backend": "tvm-ms", "variant": f"{p['cost_model']}-{p['trials']:.0f}"})
+    return out
+
+
+def _schedule_split(ds: Dataset, machine: str, device: str, workload: str | None = None):
+    """(schedules-suite records, hand TE schedules, auto-tuned kernels incl. the tuning curves' points)."""
+    sched = [r for r in rows(ds, machine, device, "schedules") if workload is None or r["workload"] == workload]
+    auto = [r for r in sched if (r["backend"] in ("tvm-te", "tvm") and AUTO.search(r["variant"]))
+            or r["backend"] == "tvm-ms"]
+    auto += tuning_points(ds, machine, workload) if device == "cpu" else []
+    hand = [r for r in sched if r["backend"] == "tvm-te" and not AUTO.search(r["variant"])]
+    return sched, hand, auto
+
+
+def autotune_beats_hand_tvm(ds: Dataset, machine: str, device: str) -> Outcome:
+    _, hand, auto = _schedule_split(ds, machine, device)
+    h, a = by_cell(hand), by_cell(auto)
+    pairs = [(fastest(h[k]), fastest(a[k])) for k in sorted(set(h) & set(a))]
+    if not pairs:
+        return Outcome("inconclusive", "no schedule-suite cell has both a hand TE schedule and a MetaSchedule one")
+    est = geomean([(ds.sample(x), ds.sample(y)) for x, y in pairs])
+    return Outcome(directional(est), f"best hand schedule latency / MetaSchedule latency, geomean over {len(pairs)} "
+                   f"cells: {est.fmt()}", est, evidence=(("tuning curves", PAGES["tuning"]),
+                                                         *(cell_link(x) for x, _ in pairs)))
+
+
+def autotune_beats_hand_halide(ds: Dataset, machine: str, device: str) -> Outcome:
+    halide = by_cell(rows(ds, machine, device, "schedules", backend="halide"))
+    pairs = [(fastest([r for r in v if r["variant"] == "hand"]), fastest([r for r in v if r["variant"] in HALIDE_AUTO]))
+             for _, v in sorted(halide.items())]
+    pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
+    if not pairs:
+        return Outcome("inconclusive", "no Halide cell with both a hand schedule and an autoscheduled one yet")
+    est = geomean([(ds.sample(x), ds.sample(y)) for x, y in pairs])
+    return Outcome(directional(est), f"Halide hand / best autoscheduler latency, geomean over {len(pairs)} cells: "
+                   f"{est.fmt()}", est, evidence=tuple(cell_link(y) for _, y in pairs))
+
+
+def compile_seconds_vs_minutes(ds: Dataset, machine: str, device: str) -> Outcome:
+    costs = effective_compile(ds)
+    if costs.empty:
+        return Outcome("inconclusive", "no compile times recorded")
+    costs = costs[(costs["machine"] == machine) & (costs["device"] == device) & (costs["status"] == "ok")
+                  & costs["suite"].isin(["operators", "models"])]
+    heuristic = {name: costs[costs["label"] == name]["effective_compile_s"].to_numpy() for name in ("inductor", "xla")}
+    tuned = costs[costs["label"].str.startswith("tvm/") & (costs["tuning_cost_s"] > 0)]["tuning_cost_s"].to_numpy()
+    if any(v.size == 0 for v in heuristic.values()) or tuned.size == 0:
+        return Outcome("inconclusive", "needs ok cells of inductor, xla and a tuned TVM variant with a tuning cost")
+    medians = {k: float(np.median(v)) for k, v in heuristic.items()}
+    tvm_median = float(np.median(tuned))
+    est = median_ratio_ci(tuned, np.concatenate(list(heuristic.values())), f"{machine}/compile")
+    fast = all(m < SECONDS_VS_MINUTES_S for m in medians.values())
+    verdict = "supported" if fast and tvm_median >= SECONDS_VS_MINUTES_S else "refuted"
+    return Outcome(verdict, f"median compile: inductor {medians['inductor']:.3g} s, xla {medians['xla']:.3g} s; "
+                   f"median TVM tuning {tvm_median:.3g} s (tuning / heuristic compile {est.fmt()})", est,
+                   evidence=(("compile time vs latency", PAGES["compile"]),))
+
+
+def vendor_beats_generated(ds: Dataset, machine: str, device: str) -> Outcome:
+    ops = [r for r in rows(ds, machine, device, "operators") if r["workload"] in ("matmul", "conv2d")]
+    eager = {(r["workload"], r["case"]): r for r in ops if r["backend"] == "torch-eager"}
+    variants = sorted({r["variant"] for r in ops if r["backend"] == "tvm"}, key=lambda v: (v != "tuned", v))
+    for variant in variants:
+        tvm = {(r["workload"], r["case"]): r for r in ops if r["backend"] == "tvm" and r["variant"] == variant}
+        keys = sorted(set(tvm) & set(eager))
+        if keys:
+            est = geomean([(ds.sample(tvm[k]), ds.sample(eager[k])) for k in keys])
+            return Outcome(directional(est), f"tvm/{variant} latency / torch eager (oneDNN/BLAS) latency on "
+                           f"{len(keys)} matmul and conv2d cells: {est.fmt()}", est,
+                           evidence=tuple(cell_link(tvm[k]) for k in keys))
+    return Outcome("inconclusive", "no matmul/conv2d operator cells with both torch-eager and tvm")
+
+
+def _ladder_cells(ds: Dataset, machine: str, device: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    _, hand, _ = _schedule_split(ds, machine, device, "matmul")
+    return by_cell(hand)
+
+
+def ladder_steps_each_faster(ds: Dataset, machine: str, device: str) -> Outcome:
+    steps, slower, evidence = [], [], []
+    for _, cell in sorted(_ladder_cells(ds, machine, device).items()):
+        ladder = sorted([r for r in cell if r["variant"] in LADDER], key=lambda r: LADDER.index(r["variant"]))
+        for prev, nxt in itertools.pairwise(ladder):
+            est = ratio(ds.sample(prev), ds.sample(nxt))
+            steps.append(est)
+            if est.hi < 1:
+                slower.append(f"{nxt['variant']} on {nxt['case']} ({est.fmt()})")
+        if ladder:
+            evidence.append(cell_link(ladder[-1]))
+    if not steps:
+        return Outcome("inconclusive", "no TE schedule ladder for matmul yet")
+    weakest = min(steps, key=lambda e: e.value)
+    verdict = "refuted" if slower else "supported" if all(e.lo > 1 for e in steps) else "inconclusive"
+    detail = f"{len(steps)} steps; weakest step speedup {weakest.fmt()}" + (
+        f"; slower after: {', '.join(slower)}" if slower else "")
+    return Outcome(verdict, detail, weakest, evidence=(("schedule ladder", PAGES["ladder"]), *evidence))
+
+
+def ladder_total(ds: Dataset, machine: str, device: str) -> Outcome:
+    pairs = []
+    for _, cell in sorted(_ladder_cells(ds, machine, device).items()):
+        naive = fastest([r for r in cell if r["variant"] == "naive"])
+        best = fastest([r for r in cell if r["variant"] != "naive"])
+        if naive and best:
+            pairs.append((naive, best))
+    if not pairs:
+        return Outcome("inconclusive", "no matmul ladder with a naive step and a scheduled one yet")
+    est = geomean([(ds.sample(n), ds.sample(b)) for n, b in pairs])
+    return Outcome(within_band(est, 10, 100), f"naive / best hand schedule, geomean over {len(pairs)} matmul sizes: "
+                   f"{est.fmt()}", est, evidence=tuple(cell_link(b) for _, b in pairs))
+
+
+def naive_gflops(ds: Dataset, machine: str, device: str) -> Outcome:
+    naive = [r for cell in _ladder_cells(ds, machine, device).values() for r in cell
+             if r["variant"] == "naive" and r["case"] == "1024x1024x1024" and _pos(r.get("flops"))]
+    if not naive:
+        return Outcome("inconclusive", "no naive TE matmul 1024 record yet")
+    r = naive[0]
+    median, boot = ds.sample(r)
+    est = interval(r["flops"] / boot / 1e9, r["flops"] / median / 1e9)
+    return Outcome(within_band(est, 2, 8), f"naive matmul 1024: {est.fmt(unit=' GFLOP/s')}", est, " GFLOP/s",
+                   (cell_link(r),))
+
+
+def numpy_beats_hand(ds: Dataset, machine: str, device: str) -> Outcome:
+    hand = _ladder_cells(ds, machine, device)
+    numpy = sorted(rows(ds, machine, device, None, backend="numpy", workload="matmul"),
+                   key=lambda r: r["suite"] != "schedules")
+    base = {}
+    for r in numpy:
+        base.setdefault(r["case"], r)
+    pairs = [(fastest(v), base[case]) for (_, case), v in sorted(hand.items()) if case in base]
+    if not pairs:
+        return Outcome("inconclusive", "no matmul size with both a hand TE schedule and NumPy yet")
+    est = geomean([(ds.sample(h), ds.sample(n)) for h, n in pairs])
+    return Outcome(directional(est), f"best hand schedule latency / NumPy (OpenBLAS) latency over {len(pairs)} "
+                   f"sizes: {est.fmt()}", est, evidence=tuple(cell_link(h) for h, _ in pairs))
+
+
+def tvm_beats_openmp(ds: Dataset, machine: str, device: str) -> Outcome:
+    sched, hand, auto = _schedule_split(ds, machine, device, "matmul")
+    omp = by_cell([r for r in sched if r["backend"] == "c-openmp"])
+    tvm = by_cell(hand + auto)
+    keys = sorted(set(omp) & set(tvm))
+    if not keys:
+        return Outcome("inconclusive", "no matmul size with both a C+OpenMP and a TVM schedule yet")
+    est = geomean([(ds.sample(fastest(omp[k])), ds.sample(fastest(tvm[k]))) for k in keys])
+    return Outcome(directional(est), f"best C+OpenMP latency / best TVM schedule latency over {len(keys)} sizes: "
+                   f"{est.fmt()}", est, evidence=tuple(cell_link(fastest(omp[k])) for k in keys))
+
+
+MEMORY_BOUND = ("bias_add_relu", "softmax", "layernorm")
+
+
+def fusion_beats_eager(ds: Dataset, machine: str, device: str) -> Outcome:
+    ops = [r for r in rows(ds, machine, device, "operators") if r["workload"] in MEMORY_BOUND]
+    eager = {(r["workload"], r["case"]): r for r in ops if r["backend"] == "torch-eager"}
+    found: dict[str, Estimate] = {}
+    for backend in ("inductor", "xla", "tvm"):
+        best = None
+        for variant in sorted({r["variant"] for r in ops if r["backend"] == backend}):
+            mine = {(r["workload"], r["case"]): r for r in ops if r["backend"] == backend and r["variant"] == variant}
+            est = geomean([(ds.sample(eager[k]), ds.sample(mine[k])) for k in sorted(set(mine) & set(eager))])
+            if est and (best is None or est.value > best[1].value):
+                best = (f"{backend}/{variant}" if variant != "default" else backend, est)
+        if best:
+            found[best[0]] = best[1]
+    if not found:
+        return Outcome("inconclusive", "no memory-bound operator cells for the fusing compilers yet")
+    verdicts = {directional(e) for e in found.values()}
+    verdict = verdicts.pop() if len(verdicts) == 1 else "inconclusive"
+    detail = "; ".join(f"{k} {v.fmt()} vs eager" for k, v in found.items())
+    return Outcome(verdict, f"geomean speedup on {', '.join(MEMORY_BOUND)}: {detail}", None, "",
+                   tuple((w, workload_href("operators", w)) for w in MEMORY_BOUND))
+
+
+def triton_gpu_only(ds: Dataset, machine: str, device: str) -> Outcome:
+    triton = ds.select(machine, device, ok=False)
+    triton = triton[triton["backend"] == "triton"].to_dict("records") if len(triton) else []
+    if not triton:
+        return Outcome("inconclusive", "no Triton cells were attempted on this CPU")
+    ok = [r for r in triton if r["status"] == "ok"]
+    detail = f"{len(ok)} of {len(triton)} Triton CPU cells ran; reason given: {triton[0]['reason'][:120]}"
+    return Outcome("refuted" if ok else "supported", detail, None, "", (("failure table", PAGES["failures"]),))
+
+
+def triton_fastest_gpu(ds: Dataset, machine: str, device: str) -> Outcome:
+    cells = by_cell(rows(ds, machine, device, "operators"))
+    pairs = []
+    for _, v in sorted(cells.items()):
+        tri, other = fastest([r for r in v if r["backend"] == "triton"]), fastest([r for r in v if r["backend"]
+                                                                                     != "triton"])
+        if tri and other:
+            pairs.append((other, tri))
+    if not pairs:
+        return Outcome("inconclusive", "no GPU operator cell with Triton and another backend yet")
+    est = geomean([(ds.sample(o), ds.sample(t)) for o, t in pairs])
+    return Outcome(directional(est), f"fastest other backend / Triton over {len(pairs)} cells: {est.fmt()}", est,
+                   evidence=(("operators suite", suite_href("operators")),))
+
+
+def _coverage(ds: Dataset, machine: str, device: str, suites: tuple[str, ...]) -> tuple[dict[str, tuple[int, int]],
+                                                                                         int]:
+    return coverage_by_backend(ds, machine, device, suites)
+
+
+def _broadest(name: str, found: tuple[dict[str, tuple[int, int]], int], what: str) -> Outcome:
+    cov, left_out = found
+    if name not in cov or cov[name][1] == 0:
+        return Outcome("inconclusive", f"no {name} cells in the {what} that every compiler was run on yet")
+    mine = cov[name][0] / cov[name][1]
+    others = {b: ok / total for b, (ok, total) in cov.items() if b != name}
+    better = [f"{b} {v:.0%}" for b, v in sorted(others.items()) if v > mine]
+    skipped = f" ({left_out} cells not run by every compiler left out)" if left_out else ""
+    detail = f"{name} verified {cov[name][0]}/{cov[name][1]} cells of the {what}{skipped}; " + (
+        f"broader: {', '.join(better)}" if better else "no backend verified more")
+    return Outcome("refuted" if better else "supported", detail, None, "", (("failure table", PAGES["failures"]),))
+
+
+def ort_broadest_models(ds: Dataset, machine: str, device: str) -> Outcome:
+    cov = _coverage(ds, machine, device, ("models",))
+    if not cov[0]:
+        return Outcome("inconclusive", "no model-suite results yet")
+    return _broadest("onnxruntime", cov, "model suite")
+
+
+def tvm_best_coverage(ds: Dataset, machine: str, device: str) -> Outcome:
+    cov = _coverage(ds, machine, device, ("operators", "models"))
+    return _broadest("tvm", cov, "operator and model suites") if cov[0] else Outcome("inconclusive", "no results")
+
+
+def ort_easier_than_tvm(ds: Dataset, machine: str, device: str) -> Outcome:
+    costs = effective_compile(ds)
+    if costs.empty:
+        return Outcome("inconclusive", "no compile times recorded")
+    costs = costs[(costs["machine"] == machine) & (costs["device"] == device) & (costs["status"] == "ok")
+                  & costs["suite"].isin(["operators", "models"])]
+    ort = costs[costs["label"] == "onnxruntime"]["effective_compile_s"].to_numpy()
+    tvm = costs[costs["label"] == "tvm/untuned"]["effective_compile_s"].to_numpy()
+    cov, _ = coverage_by_backend(ds, machine, device, ("operators", "models"), ["onnxruntime", "tvm"])
+    if ort.size == 0 or tvm.size == 0 or "tvm" not in cov or "onnxruntime" not in cov:
+        return Outcome("inconclusive", "needs ok cells of onnxruntime and tvm/untuned")
+    est = median_ratio_ci(tvm, ort, f"{machine}/ort-vs-tvm")
+    broad = cov["onnxruntime"][0] >= cov["tvm"][0]
+    verdict = "refuted" if est.hi < 1 or not broad else "supported" if est.lo > 1 else "inconclusive"
+    return Outcome(verdict, f"median compile tvm/untuned {np.median(tvm):.3g} s vs onnxruntime {np.median(ort):.3g} s "
+                   f"(ratio {est.fmt()}); cells verified: onnxruntime {cov['onnxruntime'][0]}, tvm {cov['tvm'][0]}",
+                   est, evidence=(("compile time vs latency", PAGES["compile"]),))

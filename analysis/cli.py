@@ -1,0 +1,52 @@
+"""`python -m analysis report`: build the site (default), or print a Markdown or text summary.
+
+Bad input (a missing results folder, an unknown run id, an --out folder this tool did not write) gets a one-line
+error and exit code 2, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from suites.machine import REPO_ROOT
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    report = sub.add_parser("report", help="turn results/ into tables, a static site and a summary")
+    report.add_argument("--format", choices=("html", "markdown", "text"), default="html",
+                        help="html: write the site and print the text summary (default); markdown/text: print only")
+    report.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
+    report.add_argument("--out", type=Path, default=None, help="site folder (default: <results-dir>/site)")
+    report.add_argument("--runs", default="", help="comma-separated run ids (default: every run; tuning curves are "
+                        "always all read)")
+    report.add_argument("--committed", action="store_true",
+                        help="read only the runs and tuning files git tracks (how the committed site is built)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from analysis.report import build_report, markdown, text_summary  # heavy imports after argument errors
+    run_ids = [r.strip() for r in args.runs.split(",") if r.strip()] or None
+    out = args.out or args.results_dir / "site"
+    try:
+        report = build_report(args.results_dir, run_ids, args.committed)
+        if args.format == "markdown":
+            sys.stdout.write(markdown(report))
+            return 0
+        if args.format == "text":
+            print(text_summary(report))
+            return 0
+        from analysis.site import write_site
+        written = write_site(report, out)
+    except (FileNotFoundError, KeyError, FileExistsError) as exc:
+        message = exc.args[0] if exc.args else str(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    print(text_summary(report, out))
+    print(f"({len(written)} pages)")
+    return 0

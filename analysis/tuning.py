@@ -1,0 +1,89 @@
+"""Tuning curves: results/<machine>/tuning/*.jsonl, as written by `python -m suites.tuning_curves`.
+
+One JSON object per line. `kind` "point" (the default when absent): one budget of one MetaSchedule series, with
+workload, case, cost_model, budget (or trials), tuning_s (tuning wall time up to that budget), and the best kernel
+so far timed in a fresh process: status, gflops (or best_gflops, or best_median_s with flops), timing.samples_s.
+`kind` "baseline": NumPy timed the same way (the line a curve should cross). `kind` "deploy": a tuned artifact's
+size and its runtime-only vs in-process latency. `kind` "series": tuning metadata (not shown).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+COLUMNS = ("machine", "kind", "backend", "workload", "case", "cost_model", "trials", "tuning_s", "best_gflops",
+           "status", "median_s", "samples_s", "run_id", "key", "reason")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def load_tuning(results_dir: Path, skip: tuple[str, ...] = (), allowed: set[Path] | None = None,
+                ) -> tuple[pd.DataFrame, list[dict[str, Any]], list[str]]:
+    """(points and baselines, deployment records, problems): malformed lines are reported and skipped."""
+    rows: list[dict[str, Any]] = []
+    deploy: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for path in sorted(p for p in results_dir.glob("*/tuning/*.jsonl") if p.parent.parent.name not in skip
+                       and (allowed is None or p.resolve() in allowed)):
+        machine = path.parent.parent.name
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                point = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{path.name}:{number}: not JSON ({exc.msg})")
+                continue
+            if isinstance(point, dict) and point.get("kind") == "deploy":
+                deploy.append({**point, "machine": machine})
+                continue
+            if isinstance(point, dict) and point.get("kind") == "series":
+                continue
+            row = tuning_row(point, machine)
+            if isinstance(row, str):
+                problems.append(f"{path.name}:{number}: {row}")
+            else:
+                rows.append(row)
+    return pd.DataFrame(rows, columns=list(COLUMNS)), deploy, problems
+
+
+def tuning_row(point: Any, machine: str) -> dict[str, Any] | str:
+    """One point or baseline as a row, or why the line is unusable."""
+    if not isinstance(point, dict):
+        return "not a JSON object"
+    kind = point.get("kind", "point")
+    timing = point.get("timing") if isinstance(point.get("timing"), dict) else {}
+    median = point.get("median_s", timing.get("median_s"))
+    gflops = point.get("best_gflops", point.get("gflops"))
+    if gflops is None and _finite(point.get("best_median_s")) and _finite(point.get("flops")):
+        gflops = point["flops"] / point["best_median_s"] / 1e9
+    status = point.get("status", "ok")
+    row = {"machine": machine, "kind": kind,
+           "backend": point.get("backend", "numpy" if kind == "baseline" else "tvm-ms"),
+           "workload": point.get("workload"), "case": point.get("case"),
+           "cost_model": point.get("cost_model", point.get("variant", "numpy" if kind == "baseline" else "default")),
+           "trials": point.get("trials", point.get("budget")), "tuning_s": point.get("tuning_s"),
+           "best_gflops": gflops if status == "ok" else None, "status": status, "median_s": median,
+           "samples_s": timing.get("samples_s"), "run_id": point.get("run_id"), "key": point.get("key"),
+           "reason": point.get("reason", "")}
+    if not isinstance(row["workload"], str) or not isinstance(row["case"], str):
+        return "missing workload or case"
+    if kind == "point":
+        if not _finite(row["trials"]):
+            return "a point needs a number of trials (trials or budget)"
+        if row["tuning_s"] is None and row["trials"] == 0:
+            row["tuning_s"] = 0.0
+        if not _finite(row["tuning_s"]):
+            return "a point needs tuning_s"
+    if row["best_gflops"] is not None and not _finite(row["best_gflops"]):
+        return "best_gflops must be a number"
+    if status == "ok" and row["best_gflops"] is None:
+        return "an ok point needs gflops (or best_gflops, or best_median_s with flops)"
+    return row

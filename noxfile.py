@@ -1,6 +1,9 @@
-"""Sessions: tests, bench-cpu, lint, and the study/report sessions below. Each installs the pinned requirements."""
+"""Sessions: tests, bench-cpu, lint, report, tune (each installs the pinned requirements), and bench-gpu, which
+installs nothing: it runs on the interpreter's own packages (the CUDA machine has no network)."""
 
 from __future__ import annotations
+
+import os
 
 import nox
 
@@ -57,6 +60,29 @@ def tune(session: nox.Session) -> None:
     """
     install(session)
     session.run("python", "-m", "suites.tuning_curves", "run", *session.posargs, env={"PYTHONHASHSEED": "0"})
+
+
+# The GPU matrix: every backend that has a CUDA path, plus those that do not, so that the record says why.
+GPU_OPERATOR_BACKENDS = "torch-eager,inductor,triton,xla,cublas,onnxruntime,tvm,iree"
+GPU_MODEL_BACKENDS = "torch-eager,inductor,xla,triton,onnxruntime,tvm,iree"
+# Operators in float32 (TF32 off), tf32, float16 and bfloat16; models in float16.
+GPU_RUNS = (
+    [("operators", GPU_OPERATOR_BACKENDS, dtype) for dtype in ("float32", "tf32", "float16", "bfloat16")]
+    + [("models", GPU_MODEL_BACKENDS, "float16")]
+)
+
+
+@nox.session(name="bench-gpu", venv_backend="none")
+def bench_gpu(session: nox.Session) -> None:
+    """The CUDA matrix with the packages already installed (no venv, no install: the GPU machine has no network).
+
+    Runs `$MLCOMPARE_PYTHON -m suites run --device cuda` (default python3) once per suite and precision in GPU_RUNS;
+    arguments after -- go to every run and win over these, e.g. nox -s bench-gpu -- --quick
+    """
+    python = os.environ.get("MLCOMPARE_PYTHON", "python3")
+    for suite, backends, dtype in GPU_RUNS:
+        session.run(python, "-m", "suites", "run", "--device", "cuda", "--suite", suite, "--backends", backends,
+                    "--dtype", dtype, *session.posargs, external=True)
 
 
 @nox.session

@@ -17,6 +17,8 @@ BACKEND_MODULES: dict[str, str] = {
     "iree": "backends.iree_llvmcpu:IreeBackend",
     "tvm": "backends.tvm_relax:TvmBackend",
     "triton": "backends.triton_kernels:TritonBackend",
+    # The vendor-library baseline on CUDA (cuBLAS/cuDNN through torch).
+    "cublas": "backends.cuda_libs:CublasBackend",
     # The schedule study (suite "schedules"): hand schedules, autoschedulers, a C baseline.
     "tvm-te": "backends.tvm_te:TvmTeBackend",
     "halide": "backends.halide_kernels:HalideBackend",

@@ -3,7 +3,8 @@
 Lifecycle of one cell, each step in the cell's own subprocess except the first two:
 1. `unavailable_reason()`   (parent, cheap: no heavy import) -> None or why the backend cannot run here.
 2. `unsupported_reason(...)` (parent, metadata only)         -> None or why this workload/case/variant is skipped.
-3. `thread_env(n)` is merged into the subprocess environment before any library is imported.
+3. `thread_env(n)`, then `device_env(device)`, are merged into the subprocess environment before any library is
+   imported.
 4. `prepare(task)` exports/imports/compiles/tunes (timed as compile time) and returns a `Prepared`.
 5. `Prepared.run()` runs one inference on the prepared inputs, synchronised; `Prepared.fetch(out)` copies
    the output to a host NumPy array (not timed).
@@ -38,6 +39,8 @@ class Task:
     inputs: tuple[np.ndarray, ...]
     threads: int
     device: str = "cpu"
+    # The precision (backends.precision): inputs are float32 arrays already rounded to it; backends cast them.
+    dtype: str = "float32"
     # Scratch space for this cell (exported files, compiled artifacts); deleted after the cell.
     workdir: Path = Path(".")
     # Persistent cache shared by runs (tuning records); kept under results/.
@@ -66,6 +69,8 @@ class Backend(ABC):
     # The library's own thread knob, as recorded in the manifest (env vars come from thread_env).
     thread_knob: ClassVar[str] = ""
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    # The precisions (backends.precision names) the adapter can run; TF32 only ever on CUDA.
+    precisions: ClassVar[tuple[str, ...]] = ("float32",)
     # The suites this backend takes part in (schedule-study backends only make sense in "schedules").
     suites: ClassVar[tuple[str, ...]] = ("operators", "models")
 
@@ -100,8 +105,20 @@ class Backend(ABC):
                     f"{', '.join(workload.definitions)}")
         return None
 
+    def precision_reason(self, precision: str, device: str) -> str | None:
+        """None, or why this backend does not run `precision` on `device` (parent, metadata only)."""
+        if precision not in self.precisions:
+            return f"{self.name} runs {', '.join(self.precisions)} in mlcompare, not {precision}"
+        if precision == "tf32" and device != "cuda":
+            return "TF32 is a mode of NVIDIA tensor cores: no CPU has it"
+        return None
+
     def thread_env(self, threads: int) -> dict[str, str]:
         """Environment variables that fix the library's thread count (set before import)."""
+        return {}
+
+    def device_env(self, device: str) -> dict[str, str]:
+        """Environment variables that select the device (set before import, after thread_env, so they win)."""
         return {}
 
     def versions(self) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,15 @@ class OnnxRuntimeBackend(Backend):
 
     def variants_for(self, workload: Workload, case: Case) -> tuple[str, ...]:
         return self.variants if getattr(workload, "graph_study", False) else ("default",)
+
+    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
+        if device == "cuda":
+            try:
+                importlib.metadata.version("onnxruntime-gpu")
+            except importlib.metadata.PackageNotFoundError:
+                return "no CUDA build of ONNX Runtime here: onnxruntime-gpu is not installed (onnxruntime is CPU-only)"
+            return "mlcompare's ONNX Runtime adapter runs the CPUExecutionProvider only (no CUDA provider wired in)"
+        return super().unsupported_reason(workload, case, variant, device)
 
     def prepare(self, task: Task) -> Prepared:
         import onnxruntime as ort

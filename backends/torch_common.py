@@ -1,30 +1,67 @@
-"""What the torch-based adapters share: thread setup, input conversion, synchronised run."""
+"""What the torch-based adapters share: thread setup, the module and inputs on the cell's device in its precision,
+TF32 settings on CUDA, and a synchronised run."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 
 from backends.base import Prepared, Task
+from backends.precision import get_precision, torch_dtype
 
 
 def torch_thread_env(threads: int) -> dict[str, str]:
     return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
 
 
+def _device(task: Task) -> str:
+    return "cuda" if task.device == "cuda" else "cpu"
+
+
+def torch_module(task: Task) -> Any:
+    """The workload's module on the cell's device in its precision: the shared module itself for float32 on CPU,
+    otherwise a converted copy (the cached original stays float32 on the CPU, where the reference uses it)."""
+    import torch
+
+    module = task.workload.torch_module(task.case)
+    dtype = torch_dtype(task.dtype)
+    if task.device == "cpu" and dtype == torch.float32:
+        return module
+    return copy.deepcopy(module).to(device=_device(task), dtype=dtype)
+
+
 def torch_inputs(task: Task) -> tuple[Any, ...]:
     import torch
 
     torch.set_num_threads(task.threads)
-    device = "cuda" if task.device == "cuda" else "cpu"
-    return tuple(torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in task.inputs)
+    dtype = torch_dtype(task.dtype)
+    return tuple(torch.from_numpy(np.ascontiguousarray(a)).to(device=_device(task), dtype=dtype) for a in task.inputs)
+
+
+def cuda_math_settings(task: Task) -> dict[str, Any]:
+    """Switch TF32 on for the "tf32" precision and off otherwise (cuDNN's own default is on), and say what the
+    half-precision reductions are allowed to do. Only the legacy allow_tf32 flags are set: torch 2.9+ refuses to
+    read them after the new fp32_precision API was used, while setting them keeps both views consistent."""
+    if task.device != "cuda":
+        return {}
+    import torch
+
+    tf32 = get_precision(task.dtype).tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    matmul = torch.backends.cuda.matmul
+    return {"tf32_matmul": tf32, "tf32_cudnn": tf32,
+            "fp16_reduced_precision_reduction": bool(matmul.allow_fp16_reduced_precision_reduction),
+            "bf16_reduced_precision_reduction": bool(matmul.allow_bf16_reduced_precision_reduction)}
 
 
 def torch_prepared(task: Task, fn: Any, details: dict[str, Any]) -> Prepared:
     """Wrap a torch callable (module or compiled module) as a Prepared that runs without autograd."""
     import torch
 
+    details.update(cuda_math_settings(task))  # before the first call, where torch.compile picks its kernels
     tensors = torch_inputs(task)
     synchronize = torch.cuda.synchronize if task.device == "cuda" else (lambda: None)
 
@@ -34,4 +71,5 @@ def torch_prepared(task: Task, fn: Any, details: dict[str, Any]) -> Prepared:
         synchronize()
         return out
 
-    return Prepared(run=run, fetch=lambda out: out.detach().cpu().numpy(), details=details)
+    # .float(): NumPy has no bfloat16 (a no-op for float32 outputs).
+    return Prepared(run=run, fetch=lambda out: out.detach().float().cpu().numpy(), details=details)

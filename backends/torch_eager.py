@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backends.base import Backend, Prepared, Task
-from backends.torch_common import torch_prepared, torch_thread_env
+from backends.torch_common import torch_module, torch_prepared, torch_thread_env
 
 
 class TorchEagerBackend(Backend):
@@ -12,9 +12,11 @@ class TorchEagerBackend(Backend):
     modules = ("torch",)
     packages = ("torch",)
     thread_knob = "torch.set_num_threads(n) + OMP_NUM_THREADS"
+    devices = ("cpu", "cuda")
+    precisions = ("float32", "tf32", "float16", "bfloat16")
 
     def thread_env(self, threads: int) -> dict[str, str]:
         return torch_thread_env(threads)
 
     def prepare(self, task: Task) -> Prepared:
-        return torch_prepared(task, task.workload.torch_module(task.case), details={"mode": "eager"})
+        return torch_prepared(task, torch_module(task), details={"mode": "eager"})

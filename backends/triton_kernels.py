@@ -7,14 +7,18 @@ unless interpret mode is asked for explicitly.
 
 from __future__ import annotations
 
+import functools
 import os
 
 from backends.base import Backend, Prepared, Task, Unsupported
+from backends.precision import get_precision
 from backends.torch_common import torch_prepared, torch_thread_env
 from models.base import Case, Workload
 
 # Workloads with a kernel; each has a launcher of the same name in backends.triton_ops.
 KERNEL_WORKLOADS = ("matmul", "softmax", "layernorm", "bias_add_relu", "attention", "reduce_sum")
+# Kernels built on tl.dot, whose launchers take tf32=True for the "tf32" precision.
+DOT_KERNELS = ("matmul", "attention")
 
 NO_CPU_REASON = (
     "Triton has no CPU backend (the PyPI wheel ships NVIDIA and AMD drivers only); its kernels are checked on CPU "
@@ -34,6 +38,7 @@ class TritonBackend(Backend):
     packages = ("triton", "torch")
     thread_knob = "none (GPU kernels); torch.set_num_threads(n) for the interpreter's torch ops"
     devices = ("cpu", "cuda")
+    precisions = ("float32", "tf32", "float16", "bfloat16")
 
     def thread_env(self, threads: int) -> dict[str, str]:
         return torch_thread_env(threads)
@@ -60,7 +65,11 @@ class TritonBackend(Backend):
 
         launcher = getattr(triton_ops, task.workload.name)
         details = {"kernel": f"triton_ops.{launcher.__name__}", "interpret": triton_ops.INTERPRET}
-        prepared = torch_prepared(task, launcher, details)
+        if get_precision(task.dtype).tf32 and task.workload.name in DOT_KERNELS:
+            details["dot_input_precision"] = "tf32"
+            prepared = torch_prepared(task, functools.partial(launcher, tf32=True), details)
+        else:
+            prepared = torch_prepared(task, launcher, details)
         # JIT compilation (and autotuning for matmul) happen on the first call: do it here, in compile time.
         prepared.run()
         if task.workload.name == "matmul":

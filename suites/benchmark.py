@@ -7,9 +7,11 @@ import time
 from typing import Any, TextIO
 
 from backends import get_backend
+from backends.precision import get_precision
 from models import get_workload
 from suites.calibration import measure_calibration
 from suites.display import Progress, status_counts, summary_table
+from suites.gpu_info import describe_gpu
 from suites.machine import describe_machine, git_state
 from suites.matrix import Cell, PlannedCell, Selection
 from suites.results import (
@@ -23,8 +25,6 @@ from suites.results import (
 )
 from suites.runner import CellOptions, cell_environment, run_cell_isolated
 
-DTYPE = "float32"
-
 
 def _utc() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -32,7 +32,7 @@ def _utc() -> str:
 
 def build_manifest(run_id: str, selection: Selection, options: CellOptions, command: str) -> dict[str, Any]:
     backends = {name: get_backend(name) for name in selection.backends}
-    return {
+    manifest: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "run_id": run_id,
         "created_utc": _utc(),
@@ -41,9 +41,10 @@ def build_manifest(run_id: str, selection: Selection, options: CellOptions, comm
         "machine": describe_machine(),
         "selection": selection.to_json(),
         "options": options.to_json(),
-        "dtype": DTYPE,
+        "dtype": options.dtype,
         "threads": {
-            name: {"threads": options.threads, "env": cell_environment(name, options.threads), "knob": b.thread_knob}
+            name: {"threads": options.threads, "env": cell_environment(name, options.threads, options.device),
+                   "knob": b.thread_knob}
             for name, b in backends.items()
         },
         "versions": {name: b.versions() for name, b in backends.items()},
@@ -51,6 +52,10 @@ def build_manifest(run_id: str, selection: Selection, options: CellOptions, comm
         "calibration": _calibration(options),
         "sessions": [],
     }
+    if options.device == "cuda":
+        # The GPU, its driver and clocks, and its measured roofline (suites/gpu_info.py, gpu_calibration.py).
+        manifest["gpu"] = describe_gpu(calibrate=True)
+    return manifest
 
 
 def _calibration(options: CellOptions) -> dict[str, Any]:
@@ -86,10 +91,10 @@ def make_record(run_id: str, cell: Cell, options: CellOptions, measured: dict[st
         "dims": case.as_dict(),
         "kind": workload.kind,
         "device": options.device,
-        "dtype": DTYPE,
+        "dtype": options.dtype,
         "threads": options.threads,
         "flops": workload.flops(case),
-        "bytes": workload.bytes_moved(case),
+        "bytes": workload.bytes_moved(case) * get_precision(options.dtype).bytes_scale,
         "finished_utc": _utc(),
         **extra,
         **measured,

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from backends import Task, Unsupported, get_backend
+from backends.precision import get_precision, range_reason, round_inputs, round_model_weights
 from models import get_workload
+from suites.device_timing import timer_for
 from suites.results import write_json_atomic
 from suites.stats import RepeatPolicy, repeat, summarize
 from suites.tolerance import verify
@@ -39,6 +41,9 @@ def _failure(status: str, exc: BaseException) -> dict[str, Any]:
 def _status_of(exc: BaseException, default: str) -> str:
     if isinstance(exc, MemoryError):
         return "oom"
+    # GPU memory exhausted: torch.cuda.OutOfMemoryError (a RuntimeError), or XLA's RESOURCE_EXHAUSTED.
+    if type(exc).__name__ == "OutOfMemoryError" or "RESOURCE_EXHAUSTED" in str(exc):
+        return "oom"
     if isinstance(exc, Unsupported):
         return "unsupported"
     return default
@@ -51,11 +56,19 @@ def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
     backend = get_backend(spec["backend"])
     workload = get_workload(spec["workload"])
     case = workload.case(spec["case"])
+    precision = get_precision(spec.get("dtype", "float32"))
     phase("inputs")
-    inputs = workload.make_inputs(case, spec["seed"])
+    # Inputs (and a model's weights) rounded to the precision's storage first: the float64 reference then sees
+    # exactly what the backend gets.
+    inputs = round_inputs(workload.make_inputs(case, spec["seed"]), precision.name)
+    round_model_weights(workload, case, precision.name)
     reference = workload.reference(case, inputs)
+    out_of_range = range_reason(reference, precision.name)
+    if out_of_range:
+        return {"status": "unsupported", "reason": out_of_range}
     task = Task(workload=workload, case=case, variant=spec["variant"], inputs=inputs, threads=spec["threads"],
-                device=spec["device"], workdir=Path(spec["workdir"]), cache_dir=Path(spec["cache_dir"]))
+                device=spec["device"], dtype=precision.name, workdir=Path(spec["workdir"]),
+                cache_dir=Path(spec["cache_dir"]))
     result: dict[str, Any] = {}
 
     phase("compile")
@@ -77,15 +90,18 @@ def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
     except BaseException as exc:
         return {**result, **_failure(_status_of(exc, "runtime_error"), exc)}
 
-    verdict = verify(output, reference, workload.reduction_length(case))
+    verdict = verify(output, reference, workload.reduction_length(case), precision.name)
     error = verdict.error if verdict.error != float("inf") else None  # JSON has no Infinity
     result["verification"] = {"error": error, "tolerance": verdict.tolerance, "passed": verdict.passed}
     if not verdict.passed:
         return {**result, "status": "wrong_result", "reason": verdict.detail}
 
     phase("warm_runs")
+    policy = RepeatPolicy(**spec["repeat_policy"])
     try:
-        samples = repeat(prepared.run, RepeatPolicy(**spec["repeat_policy"]))
+        # CUDA cells: CUDA events with an L2 flush between runs (suites/device_timing.py); CPU cells: perf_counter.
+        timer = timer_for(task.device, backend.definition_for(task.variant))
+        samples = timer.repeat(prepared.run, policy) if timer else repeat(prepared.run, policy)
     except BaseException as exc:
         return {**result, **_failure(_status_of(exc, "runtime_error"), exc)}
     timing = summarize(samples)
@@ -96,7 +112,8 @@ def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
         "reason": "",
         "timing": timing,
         "gflops": workload.flops(case) / median / 1e9,
-        "gbps": workload.bytes_moved(case) / median / 1e9,
+        "gbps": workload.bytes_moved(case) * precision.bytes_scale / median / 1e9,
+        **(timer.report() if timer else {}),
     }
 
 

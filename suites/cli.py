@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from backends import backend_names, get_backend
+from backends.precision import PRECISIONS
 from models import get_workload, workload_names
 from suites.benchmark import build_manifest, print_summary, run
+from suites.gpu_info import gpu_slug
 from suites.machine import REPO_ROOT, machine_slug, usable_cores
 from suites.matrix import SUITES, Selection, SelectionError, expand, resolve
 from suites.pytest_benchmark_export import to_pytest_benchmark
@@ -43,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--quick", action="store_const", dest="scope", const="quick", help="one small case each")
     scope.add_argument("--full", action="store_const", dest="scope", const="full", help="every case")
     bench.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    bench.add_argument("--dtype", default="float32", choices=tuple(PRECISIONS),
+                       help="precision of every cell (tf32: float32 storage, TF32 tensor cores; CUDA only)")
     bench.add_argument("--threads", type=int, default=usable_cores(), help="threads for every backend (default: cores)")
     bench.add_argument("--timeout", type=float, default=0.0,
                        help="seconds per cell, compile and tuning included (default: the suite's, 900 or 5400)")
@@ -70,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command_run(args: argparse.Namespace, command: str) -> int:
     if args.resume:
-        if args.backends or args.workloads or args.scope:
-            raise SelectionError("--resume reruns the run's own selection; drop --backends/--workloads/--quick/--full")
+        if args.backends or args.workloads or args.scope or args.dtype != "float32":
+            raise SelectionError("--resume reruns the run's own selection; drop --backends/--workloads/--quick/--full"
+                                 "/--dtype")
         files = RunFiles.find(args.results_dir, args.resume)
         manifest = json.loads(files.manifest.read_text())
         selection = resolve(Selection.from_json(manifest["selection"]))  # also re-checks a user's model
@@ -85,15 +90,16 @@ def command_run(args: argparse.Namespace, command: str) -> int:
                       else f"torch:{args.model_torch}" if args.model_torch else "")
         suite = args.suite or ("models" if user_model else "operators")
         selection = resolve(Selection(suite, args.backends, args.workloads, args.scope or "default", args.device,
-                                      user_model))
+                                      user_model, args.dtype))
         if args.timeout < 0:
             raise SelectionError(f"--timeout must be positive, got {args.timeout}")
         timeout = args.timeout or SUITES[selection.suite].timeout_s
         options = CellOptions(threads=args.threads, timeout_s=timeout, memory_limit_mb=args.memory_limit_mb,
-                              seed=args.seed, device=args.device,
+                              seed=args.seed, device=args.device, dtype=args.dtype,
                               repeat_policy=QUICK_POLICY if selection.scope == "quick" else RepeatPolicy(),
                               cache_dir=str(args.results_dir / "cache"))
-        files = RunFiles(args.results_dir / (args.machine or machine_slug()), new_run_id())
+        machine = args.machine or ((args.device == "cuda" and gpu_slug()) or machine_slug())
+        files = RunFiles(args.results_dir / machine, new_run_id())
         manifest = build_manifest(files.run_id, selection, options, command)
     planned = expand(selection)
     records = run(files, planned, options, manifest)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backends import backend_names, get_backend
+from backends.precision import PRECISIONS
 from models import get_workload, workload_names
 from models.user_model import UserModelError, activate_user_model
 
@@ -74,16 +75,19 @@ class Selection:
     device: str = "cpu"
     # A user's own model ("onnx:PATH" or "torch:package.module:function"), run as the workload "user_model".
     user_model: str = ""
+    # The precision every cell runs in (backends.precision).
+    dtype: str = "float32"
 
     def to_json(self) -> dict[str, object]:
         return {"suite": self.suite, "backends": list(self.backends), "workloads": list(self.workloads),
-                "scope": self.scope, "device": self.device, "user_model": self.user_model}
+                "scope": self.scope, "device": self.device, "user_model": self.user_model, "dtype": self.dtype}
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Selection:
         return cls(suite=str(data["suite"]), backends=tuple(data["backends"]),  # type: ignore[arg-type]
                    workloads=tuple(data["workloads"]), scope=str(data["scope"]),  # type: ignore[arg-type]
-                   device=str(data["device"]), user_model=str(data.get("user_model", "")))
+                   device=str(data["device"]), user_model=str(data.get("user_model", "")),
+                   dtype=str(data.get("dtype", "float32")))
 
 
 def _check_names(kind: str, asked: tuple[str, ...], valid: list[str]) -> tuple[str, ...]:
@@ -99,6 +103,8 @@ def resolve(selection: Selection) -> Selection:
         raise SelectionError(f"unknown suite {selection.suite!r} (valid: {', '.join(SUITES)})")
     if selection.scope not in SCOPES:
         raise SelectionError(f"unknown scope {selection.scope!r} (valid: {', '.join(SCOPES)})")
+    if selection.dtype not in PRECISIONS:
+        raise SelectionError(f"unknown precision {selection.dtype!r} (valid: {', '.join(PRECISIONS)})")
     suite = SUITES[selection.suite]
     workloads = selection.workloads
     if selection.user_model:
@@ -123,6 +129,7 @@ def resolve(selection: Selection) -> Selection:
         scope=selection.scope,
         device=selection.device,
         user_model=selection.user_model,
+        dtype=selection.dtype,
     )
 
 
@@ -154,6 +161,7 @@ def expand(selection: Selection) -> list[PlannedCell]:
                     if unavailable:
                         planned.append(PlannedCell(cell, "unavailable", unavailable))
                         continue
-                    unsupported = backend.unsupported_reason(workload, case, variant, selection.device)
+                    unsupported = (backend.unsupported_reason(workload, case, variant, selection.device)
+                                   or backend.precision_reason(selection.dtype, selection.device))
                     planned.append(PlannedCell(cell, "unsupported", unsupported) if unsupported else PlannedCell(cell))
     return planned

@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from backends import get_backend
+from suites import proctree
 from suites.cell_launcher import CPUS_ENV, RUNNER_PID_ENV
 from suites.machine import REPO_ROOT, usable_cores
 from suites.matrix import Cell
@@ -37,13 +36,14 @@ class CellOptions:
     memory_limit_mb: float = 0.0  # 0: 80% of the machine's memory
     seed: int = 0
     device: str = "cpu"
+    dtype: str = "float32"
     repeat_policy: RepeatPolicy = field(default_factory=RepeatPolicy)
     cache_dir: str = str(REPO_ROOT / "results" / "cache")
 
     def memory_limit_bytes(self) -> int:
         if self.memory_limit_mb > 0:
             return int(self.memory_limit_mb * 2**20)
-        return int(0.8 * psutil.virtual_memory().total)
+        return int(0.8 * proctree.total_memory_bytes())
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,28 +54,15 @@ def common_thread_env(threads: int) -> dict[str, str]:
     return {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-def cell_environment(backend_name: str, threads: int) -> dict[str, str]:
-    """The thread-related environment a cell of this backend gets (also what the manifest records)."""
-    return {**common_thread_env(threads), **get_backend(backend_name).thread_env(threads)}
+def cell_environment(backend_name: str, threads: int, device: str = "cpu") -> dict[str, str]:
+    """The thread- and device-related environment a cell of this backend gets (also what the manifest records)."""
+    backend = get_backend(backend_name)
+    return {**common_thread_env(threads), **backend.thread_env(threads), **backend.device_env(device)}
 
 
 def _affinity(threads: int) -> list[int] | None:
     cpus = sorted(os.sched_getaffinity(0))
     return cpus[:threads] if threads < len(cpus) else None
-
-
-def _tree_rss(process: psutil.Process) -> int:
-    try:
-        procs = [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -94,13 +81,14 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
     """
     workdir = Path(tempfile.mkdtemp(prefix="mlcompare-cell-"))
     spec = {**asdict(cell), "threads": options.threads, "seed": options.seed, "device": options.device,
+            "dtype": options.dtype,
             "repeat_policy": asdict(options.repeat_policy), "workdir": str(workdir / "work"),
             "cache_dir": str(Path(options.cache_dir) / cell.backend)}
     spec_path, result_path = workdir / "spec.json", workdir / "result.json"
     spec_path.write_text(json.dumps(spec))
     (workdir / "work").mkdir()
     cpus = _affinity(options.threads)
-    env = {**os.environ, **cell_environment(cell.backend, options.threads), "PYTHONHASHSEED": "0",
+    env = {**os.environ, **cell_environment(cell.backend, options.threads, options.device), "PYTHONHASHSEED": "0",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
            CPUS_ENV: ",".join(map(str, cpus or [])), RUNNER_PID_ENV: str(os.getpid())}
     stderr_path = workdir / "stderr.txt"
@@ -116,10 +104,10 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
             cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
             start_new_session=True,  # its own process group: a timeout kills compilers it spawned too
         )
-        watched = psutil.Process(proc.pid)
+        watched = proctree.ProcessTree(proc.pid)
         try:
             while proc.poll() is None:
-                rss, phase = _tree_rss(watched), _phase(result_path)
+                rss, phase = watched.rss(), _phase(result_path)
                 peak_tree_rss = max(peak_tree_rss, rss)
                 if phase in RUN_PHASES:
                     peak_run_rss = max(peak_run_rss, rss)

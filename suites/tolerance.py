@@ -11,6 +11,14 @@ like K * eps in the worst case); the factor 16 leaves room for legitimate differ
 blocking, FMA contraction and vectorised transcendental functions, while a wrong result (a missing term,
 a transposed operand, a lost bias) is orders of magnitude larger. float32: eps = 2**-23 ~ 1.19e-7, so a
 4096-long dot product is allowed 1.2e-4 and an elementwise op 7.6e-6.
+
+Other precisions (backends/precision.py) use their own eps: float16 and tf32 2**-10, bfloat16 2**-7 (the
+reference stays float64, from the inputs as rounded to the precision). The tolerance is capped at 1/16
+(TOLERANCE_CAP): beyond that an output is not the same function whatever the precision. In these precisions
+the floor alone (64 * eps = 1/16 for float16 and tf32, 1/2 for bfloat16) reaches the cap, so every
+low-precision tolerance is 1/16: such a check catches structural errors (a wrong operand, a lost term or bias,
+NaN) but not a subtle loss of precision, whose size the record keeps in `verification.error`. For float32 the
+cap would bind only beyond K ~ 10^9, so float32 tolerances are unchanged.
 """
 
 from __future__ import annotations
@@ -19,13 +27,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backends.precision import PRECISIONS
+
 TOLERANCE_FACTOR = 16.0
 TOLERANCE_FLOOR_EPS = 64.0
+TOLERANCE_CAP = 2.0**-4
+
+
+def epsilon(dtype: str | np.dtype) -> float:
+    """Machine epsilon of a precision name (float32, tf32, float16, bfloat16) or of any NumPy float dtype."""
+    precision = PRECISIONS.get(str(dtype))
+    return precision.eps if precision else float(np.finfo(np.dtype(dtype)).eps)
 
 
 def tolerance(reduction_length: int, dtype: str | np.dtype = "float32") -> float:
-    eps = float(np.finfo(np.dtype(dtype)).eps)
-    return max(TOLERANCE_FACTOR * float(np.sqrt(max(reduction_length, 1))) * eps, TOLERANCE_FLOOR_EPS * eps)
+    eps = epsilon(dtype)
+    rule = max(TOLERANCE_FACTOR * float(np.sqrt(max(reduction_length, 1))) * eps, TOLERANCE_FLOOR_EPS * eps)
+    return min(rule, TOLERANCE_CAP)
 
 
 @dataclass(frozen=True)

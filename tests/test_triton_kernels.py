@@ -143,8 +143,8 @@ def test_adapter_end_to_end(interpreted: tuple[dict[str, np.ndarray], dict[str, 
 
 
 def _stub(name: str) -> Any:
-    # unsupported_reason reads only the workload's name, so these tests do not need conv2d to be registered.
-    return SimpleNamespace(name=name)
+    # unsupported_reason reads only these attributes, so these tests do not need conv2d to be registered.
+    return SimpleNamespace(name=name, kind="operator", definitions=("numpy", "torch", "jax"))
 
 
 def test_cpu_needs_interpret_mode(monkeypatch: pytest.MonkeyPatch) -> None:

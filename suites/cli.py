@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--suite", default="", help=f"{' | '.join(SUITES)} (default: operators; models with --model-*)")
     bench.add_argument("--backends", type=_names, default=(), help="comma-separated backend names (default: all)")
     bench.add_argument("--workloads", type=_names, default=(), help="comma-separated workload names (default: all)")
+    bench.add_argument("--cases", type=_names, default=(), help="comma-separated case labels (default: the scope's)")
     scope = bench.add_mutually_exclusive_group()
     scope.add_argument("--quick", action="store_const", dest="scope", const="quick", help="one small case each")
     scope.add_argument("--full", action="store_const", dest="scope", const="full", help="every case")
@@ -74,9 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command_run(args: argparse.Namespace, command: str) -> int:
     if args.resume:
-        if args.backends or args.workloads or args.scope or args.dtype != "float32":
-            raise SelectionError("--resume reruns the run's own selection; drop --backends/--workloads/--quick/--full"
-                                 "/--dtype")
+        if args.backends or args.workloads or args.cases or args.scope or args.dtype != "float32":
+            raise SelectionError("--resume reruns the run's own selection; drop --backends/--workloads/--cases/--quick"
+                                 "/--full/--dtype")
         files = RunFiles.find(args.results_dir, args.resume)
         manifest = json.loads(files.manifest.read_text())
         selection = resolve(Selection.from_json(manifest["selection"]))  # also re-checks a user's model
@@ -90,7 +91,7 @@ def command_run(args: argparse.Namespace, command: str) -> int:
                       else f"torch:{args.model_torch}" if args.model_torch else "")
         suite = args.suite or ("models" if user_model else "operators")
         selection = resolve(Selection(suite, args.backends, args.workloads, args.scope or "default", args.device,
-                                      user_model, args.dtype))
+                                      user_model, args.dtype, args.cases))
         if args.timeout < 0:
             raise SelectionError(f"--timeout must be positive, got {args.timeout}")
         timeout = args.timeout or SUITES[selection.suite].timeout_s

@@ -77,17 +77,21 @@ class Selection:
     user_model: str = ""
     # The precision every cell runs in (backends.precision).
     dtype: str = "float32"
+    # Only these case labels of the selected workloads (empty: the scope's cases).
+    cases: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {"suite": self.suite, "backends": list(self.backends), "workloads": list(self.workloads),
-                "scope": self.scope, "device": self.device, "user_model": self.user_model, "dtype": self.dtype}
+                "scope": self.scope, "device": self.device, "user_model": self.user_model, "dtype": self.dtype,
+                "cases": list(self.cases)}
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Selection:
         return cls(suite=str(data["suite"]), backends=tuple(data["backends"]),  # type: ignore[arg-type]
                    workloads=tuple(data["workloads"]), scope=str(data["scope"]),  # type: ignore[arg-type]
                    device=str(data["device"]), user_model=str(data.get("user_model", "")),
-                   dtype=str(data.get("dtype", "float32")))
+                   dtype=str(data.get("dtype", "float32")),
+                   cases=tuple(data.get("cases", ())))  # type: ignore[arg-type]
 
 
 def _check_names(kind: str, asked: tuple[str, ...], valid: list[str]) -> tuple[str, ...]:
@@ -122,7 +126,7 @@ def resolve(selection: Selection) -> Selection:
     if others:
         raise SelectionError(f"backend {', '.join(map(repr, others))} is not part of suite {suite.name!r} "
                              f"(its backends: {', '.join(suite_backends)})")
-    return Selection(
+    resolved = Selection(
         suite=selection.suite,
         backends=_check_names("backend", selection.backends, suite_backends),
         workloads=_check_names("workload", workloads, suite_workloads),
@@ -130,7 +134,13 @@ def resolve(selection: Selection) -> Selection:
         device=selection.device,
         user_model=selection.user_model,
         dtype=selection.dtype,
+        cases=selection.cases,
     )
+    if selection.cases:
+        offered = sorted({label for w in resolved.workloads
+                          for label in case_labels(w, "full" if not suite.cases else resolved.scope, suite.name)})
+        _check_names("case", selection.cases, offered)
+    return resolved
 
 
 def case_labels(workload_name: str, scope: str, suite: str = "operators") -> tuple[str, ...]:
@@ -152,7 +162,8 @@ def expand(selection: Selection) -> list[PlannedCell]:
     planned: list[PlannedCell] = []
     for workload_name in selection.workloads:
         workload = get_workload(workload_name)
-        for label in case_labels(workload_name, selection.scope, selection.suite):
+        labels = case_labels(workload_name, "full" if selection.cases else selection.scope, selection.suite)
+        for label in (x for x in labels if not selection.cases or x in selection.cases):
             case = workload.case(label)
             for backend_name, backend in backends.items():
                 unavailable = unavailable_reasons[backend_name]

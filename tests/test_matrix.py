@@ -43,3 +43,11 @@ def test_unknown_names_are_rejected_with_the_valid_ones() -> None:
 def test_selection_survives_the_manifest_round_trip() -> None:
     selection = resolve(Selection(backends=("numpy",), workloads=("softmax",), scope="full"))
     assert Selection.from_json(selection.to_json()) == selection
+
+
+def test_cases_filter_selects_exactly_those_cases_and_rejects_unknown_ones() -> None:
+    selection = resolve(Selection(backends=("numpy",), workloads=("matmul", "softmax"), cases=("1024x1024x1024",)))
+    assert [p.cell.key for p in expand(selection)] == ["numpy/default/matmul/1024x1024x1024"]
+    with pytest.raises(SelectionError, match=r"unknown case 'b3'"):
+        resolve(Selection(backends=("numpy",), workloads=("matmul",), cases=("b3",)))
+    assert Selection.from_json(selection.to_json()) == selection

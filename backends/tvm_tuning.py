@@ -11,11 +11,14 @@ torch.export import.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +111,6 @@ def task_key(extracted_task: Any) -> str:
 
 def run_tuner(task: Task, tasks: list[Any], target: Any, work_dir: Path, trials: int) -> dict[str, Any]:
     """Tune `tasks` (MetaSchedule ExtractedTasks) into the JSON database in `work_dir`; return the metadata."""
-    import logging
-
     import tvm
     from tvm.s_tir import meta_schedule as ms
 
@@ -120,9 +121,10 @@ def run_tuner(task: Task, tasks: list[Any], target: Any, work_dir: Path, trials:
     import tvm.s_tir.tensor_intrin
 
     import_s = time.perf_counter() - t0
-    contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
-        tasks, str(work_dir), num_threads=task.threads, seed=0
-    )
+    with _unnamed_handlers_detached(logging.getLogger("tvm.s_tir.meta_schedule")):
+        contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
+            tasks, str(work_dir), num_threads=task.threads, seed=0
+        )
     per_iter = min(TRIALS_PER_ITER, trials)
     database = ms.tune.tune_tasks(
         tasks=contexts,
@@ -142,6 +144,21 @@ def run_tuner(task: Task, tasks: list[Any], target: Any, work_dir: Path, trials:
     return {"tuning_s": tuning_s, "tensor_intrin_import_s": import_s, "trials_per_task": trials,
             "trials_per_iter": per_iter, "seed": 0, "tasks": len(contexts), "tvm": tvm.__version__,
             "workload": task.workload.name, "case": task.case.label, "per_task": per_task}
+
+
+@contextlib.contextmanager
+def _unnamed_handlers_detached(logger: logging.Logger) -> Iterator[None]:
+    """MetaSchedule rebuilds its loggers with dictConfig, naming every handler already on its logger; an unnamed
+    one (pytest attaches its capture handler to non-propagating loggers, e.g. after an earlier tuning in the same
+    process) breaks that. Such handlers are set aside while the loggers are built."""
+    unnamed = [h for h in logger.handlers if h.get_name() is None]
+    for handler in unnamed:
+        logger.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in unnamed:
+            logger.addHandler(handler)
 
 
 def _record_count(database: Any, extracted_task: Any) -> int:

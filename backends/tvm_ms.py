@@ -192,7 +192,7 @@ def tune_series(workload: Workload, case: Case, cost_model: str, max_trials: int
     from tvm.ir.utils import derived_object
     from tvm.s_tir import meta_schedule as ms
 
-    from backends.tvm_relax import build_candidate
+    from backends.tvm_tuning import build_candidate
 
     prefix = series_prefix(workload.name, case, cost_model, threads)
     done = find_series(cache_dir, prefix)

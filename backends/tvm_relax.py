@@ -21,7 +21,8 @@ import numpy as np
 
 from backends.base import Backend, Prepared, Task, Unsupported
 from backends.onnx_export import export_onnx
-from backends.tvm_tuning import build_candidate, trial_budget, tune
+from backends.tvm_common import host_target
+from backends.tvm_tuning import tune
 from models.base import Case, Workload
 
 # Graph-level optimisation levels above the default pipeline ("untuned" is O0), below tuning.
@@ -30,7 +31,7 @@ GRAPH_LEVELS = {
     "untuned-O2": "BatchNorm decomposed + constant folding + FuseOps/FuseTIR",
 }
 
-__all__ = ["TvmBackend", "build_candidate", "import_torch", "trial_budget"]
+__all__ = ["TvmBackend", "import_torch"]
 
 
 class TvmBackend(Backend):
@@ -66,9 +67,7 @@ class TvmBackend(Backend):
         details: dict[str, Any] = {"export_s": time.perf_counter() - t0, "frontend": frontend, "tvm": tvm.__version__,
                                    "ops_before": relax_op_count(mod)}
 
-        cpu = tvm.target.codegen.llvm_get_system_cpu()
-        target = tvm.target.Target({"kind": "llvm", "mcpu": cpu, "num-cores": task.threads})
-        details["target"] = {"kind": "llvm", "mcpu": cpu, "num-cores": task.threads}
+        target, details["target"] = host_target(task.threads)
         # The default pipeline: legalize and lower (tuned modules arrive legalized and fused already).
         pipeline = relax.get_pipeline("default")
         if level == "untuned":

@@ -11,7 +11,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,27 +88,33 @@ def validate_record(record: Any) -> str | None:
     return None
 
 
-def read_records(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Valid records of a run, and one message per skipped line (malformed or truncated)."""
-    records: list[dict[str, Any]] = []
+def read_jsonl(path: Path, check: Callable[[Any], str | None] | None = None) -> tuple[list[Any], list[str]]:
+    """The one JSONL reader: the objects of a file (none if it is missing), and one message per skipped line
+    (not JSON, e.g. cut short by a kill, or refused by `check`, which returns None or why)."""
+    objects: list[Any] = []
     problems: list[str] = []
     if not path.exists():
-        return records, problems
-    with open(path) as f:
+        return objects, problems
+    with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 problems.append(f"{path.name}:{number}: not JSON ({exc.msg})")
                 continue
-            why = validate_record(record)
+            why = check(obj) if check else None
             if why:
                 problems.append(f"{path.name}:{number}: {why}")
             else:
-                records.append(record)
-    return records, problems
+                objects.append(obj)
+    return objects, problems
+
+
+def read_records(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Valid records of a run, and one message per skipped line (malformed or truncated)."""
+    return read_jsonl(path, validate_record)
 
 
 def repair_tail(path: Path) -> bool:

@@ -1,4 +1,4 @@
-"""Command line: `python -m suites run|list|summary|export` (what the nox sessions call)."""
+"""Command line: `python -m suites run|list|summary|export|compare` (what the nox sessions call)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from backends import backend_names, get_backend
 from backends.precision import PRECISIONS
 from models import get_workload, workload_names
 from suites.benchmark import build_manifest, print_summary, run
+from suites.compare import compare, format_comparison
 from suites.gpu_info import gpu_slug
 from suites.machine import REPO_ROOT, machine_slug, usable_cores
 from suites.matrix import SUITES, Selection, SelectionError, expand, resolve
@@ -70,7 +71,28 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default="pytest-benchmark", choices=("pytest-benchmark",))
     export.add_argument("-o", "--output", type=Path, required=True)
     export.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
+    versus = commands.add_parser("compare", help="two runs side by side: reproducibility and significant changes")
+    versus.add_argument("run_a", metavar="RUN_A")
+    versus.add_argument("run_b", metavar="RUN_B")
+    versus.add_argument("--baseline", default="", help="speedups over this backend (default: torch-eager, numpy)")
+    versus.add_argument("--alpha", type=float, default=0.05, help="false-discovery rate of the per-cell tests")
+    versus.add_argument("--band", type=float, default=0.05, help="changes within +-band are no practical difference")
+    versus.add_argument("--limit", type=int, default=40, help="rows of the table of significant changes")
+    versus.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
     return parser
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    runs = []
+    for run_id in (args.run_a, args.run_b):
+        files = RunFiles.find(args.results_dir, run_id)
+        records, problems = read_records(files.records)
+        for problem in problems:
+            print(f"warning: skipped {problem}", file=sys.stderr)
+        runs.append((f"{files.directory.name}/{run_id}", records))
+    (name_a, a), (name_b, b) = runs
+    print(format_comparison(compare(name_a, a, name_b, b, args.baseline, args.alpha, args.band), args.limit))
+    return 0
 
 
 def command_run(args: argparse.Namespace, command: str) -> int:
@@ -131,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_run(args, shlex.join(["python", "-m", "suites", *argv]))
         if args.command == "list":
             return command_list()
+        if args.command == "compare":
+            return command_compare(args)
         files = RunFiles.find(args.results_dir, args.run_id)
         records, problems = read_records(files.records)
         for problem in problems:

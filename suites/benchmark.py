@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from backends import get_backend
@@ -23,6 +24,7 @@ from suites.results import (
     repair_tail,
     write_json_atomic,
 )
+from suites.rounds import interleave, merge_processes
 from suites.runner import CellOptions, cell_environment, run_cell_isolated
 
 
@@ -103,7 +105,11 @@ def make_record(run_id: str, cell: Cell, options: CellOptions, measured: dict[st
 
 def run(files: RunFiles, planned: list[PlannedCell], options: CellOptions, manifest: dict[str, Any],
         stream: TextIO = sys.stderr) -> list[dict[str, Any]]:
-    """Run the planned cells whose key is not yet in files.records; returns all records of the run."""
+    """Run the planned cells whose key is not yet in files.records; returns all records of the run.
+
+    Cells that cannot run are recorded first. The others run case by case in interleaved rounds
+    (suites/rounds.py): `options.repeats` processes each, a cell's record appended once its last process ends.
+    """
     if repair_tail(files.records):
         stream.write(f"note: cut an unfinished last line from {files.records}\n")
     done = finished_cells(read_records(files.records)[0])
@@ -112,18 +118,21 @@ def run(files: RunFiles, planned: list[PlannedCell], options: CellOptions, manif
                                  "cells_already_done": len(planned) - len(todo)})
     write_json_atomic(files.manifest, manifest)
     stream.write(f"run {files.run_id}: {len(todo)} cells to run ({len(planned) - len(todo)} already recorded), "
-                 f"{options.threads} threads, results in {files.records}\n")
+                 f"{options.threads} threads, {options.repeats} processes per cell in interleaved rounds, "
+                 f"results in {files.records}\n")
     progress = Progress(len(todo), stream)
-    for item in todo:
-        progress.start(item.cell.key)
-        if item.skip_status:
-            measured: dict[str, Any] = {"status": item.skip_status, "reason": item.reason}
-        else:
-            measured = run_cell_isolated(item.cell, options,
-                                         on_wait=lambda s, phase, key=item.cell.key: progress.waiting(key, s, phase))
-        record = make_record(files.run_id, item.cell, options, measured, manifest["selection"]["suite"])
-        append_record(files.records, record)
-        progress.finish(item.cell.key, record)
+    suite = manifest["selection"]["suite"]
+
+    def record(item: PlannedCell, measured: dict[str, Any]) -> None:
+        entry = make_record(files.run_id, item.cell, options, measured, suite)
+        append_record(files.records, entry)
+        progress.finish(item.cell.key, entry)
+
+    for item in (p for p in todo if p.skip_status):
+        record(item, {"status": item.skip_status, "reason": item.reason})
+    runnable = [p for p in todo if not p.skip_status]
+    for case in _cases(runnable):
+        _measure_case(case, options, progress, record)
     records, problems = read_records(files.records)
     for problem in problems:
         stream.write(f"warning: skipped {problem}\n")
@@ -131,6 +140,44 @@ def run(files: RunFiles, planned: list[PlannedCell], options: CellOptions, manif
     manifest["status_counts"] = status_counts(records)
     write_json_atomic(files.manifest, manifest)
     return records
+
+
+def _cases(cells: list[PlannedCell]) -> list[list[PlannedCell]]:
+    by_case: dict[tuple[str, str], list[PlannedCell]] = {}
+    for item in cells:
+        by_case.setdefault((item.cell.workload, item.cell.case), []).append(item)
+    return list(by_case.values())
+
+
+def _measure_case(cells: list[PlannedCell], options: CellOptions, progress: Progress,
+                  record: Callable[[PlannedCell, dict[str, Any]], None]) -> None:
+    """Every process of one case's cells in interleaved rounds; then one more process for each disturbed one."""
+    case_key = f"{cells[0].cell.workload}/{cells[0].cell.case}"
+    processes: list[list[dict[str, Any]]] = [[] for _ in cells]
+
+    def measure(index: int, label: str, **tags: Any) -> dict[str, Any]:
+        item = cells[index]
+        progress.start(f"{item.cell.key} {label}")
+        measured = run_cell_isolated(item.cell, options, on_wait=lambda s, phase: progress.waiting(
+            f"{item.cell.key} {label}", s, phase))
+        return {**measured, **tags}
+
+    for slot in interleave([case_key] * len(cells), options.repeats, options.seed):
+        runs = processes[slot.index]
+        if runs and runs[-1].get("status") != "ok":
+            continue  # a failed cell is not run again
+        runs.append(measure(slot.index, f"(process {slot.round + 1}/{options.repeats})", round=slot.round,
+                            position=slot.position))
+    for index, runs in enumerate(processes):
+        # A process that shared the machine with other work is measured once more, at the end of its case (close
+        # in time to the others); the repeat replaces it unless it was disturbed too.
+        for number, measured in enumerate(list(runs)):
+            if measured.get("status") == "ok" and measured.get("interference", {}).get("disturbed"):
+                again = measure(index, "(repeat of a disturbed process)", round=measured["round"],
+                                position=measured["position"], repeat_of_disturbed=True)
+                if again.get("status") == "ok" and not again.get("interference", {}).get("disturbed"):
+                    runs[number] = again
+        record(cells[index], merge_processes(runs, cells[index].cell.key))
 
 
 def print_summary(records: list[dict[str, Any]], stream: TextIO = sys.stdout) -> None:

@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
     bench.add_argument("--machine", default="", help="results subdirectory (default: CPU model + cores)")
     bench.add_argument("--resume", metavar="RUN_ID", help="run only the cells missing from an earlier run")
-    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--seed", type=int, default=0, help="inputs and the shuffled order of each round")
+    bench.add_argument("--repeats", type=int, default=3, metavar="R",
+                       help="independent processes per cell, in interleaved rounds (default: 3)")
     own = bench.add_mutually_exclusive_group()
     own.add_argument("--model-onnx", metavar="PATH", help="run your own ONNX model (static input shapes)")
     own.add_argument("--model-torch", metavar="PKG.MODULE:FUNCTION",
@@ -97,9 +99,9 @@ def command_compare(args: argparse.Namespace) -> int:
 
 def command_run(args: argparse.Namespace, command: str) -> int:
     if args.resume:
-        if args.backends or args.workloads or args.cases or args.scope or args.dtype != "float32":
+        if args.backends or args.workloads or args.cases or args.scope or args.dtype != "float32" or args.repeats != 3:
             raise SelectionError("--resume reruns the run's own selection; drop --backends/--workloads/--cases/--quick"
-                                 "/--full/--dtype")
+                                 "/--full/--dtype/--repeats")
         files = RunFiles.find(args.results_dir, args.resume)
         manifest = json.loads(files.manifest.read_text())
         selection = resolve(Selection.from_json(manifest["selection"]))  # also re-checks a user's model
@@ -116,9 +118,11 @@ def command_run(args: argparse.Namespace, command: str) -> int:
                                       user_model, args.dtype, args.cases))
         if args.timeout < 0:
             raise SelectionError(f"--timeout must be positive, got {args.timeout}")
+        if args.repeats < 1:
+            raise SelectionError(f"--repeats must be at least 1, got {args.repeats}")
         timeout = args.timeout or SUITES[selection.suite].timeout_s
         options = CellOptions(threads=args.threads, timeout_s=timeout, memory_limit_mb=args.memory_limit_mb,
-                              seed=args.seed, device=args.device, dtype=args.dtype,
+                              seed=args.seed, device=args.device, dtype=args.dtype, repeats=args.repeats,
                               repeat_policy=QUICK_POLICY if selection.scope == "quick" else RepeatPolicy(),
                               cache_dir=str(args.results_dir / "cache"))
         machine = args.machine or ((args.device == "cuda" and gpu_slug()) or machine_slug())

@@ -38,6 +38,8 @@ class CellOptions:
     device: str = "cpu"
     dtype: str = "float32"
     repeat_policy: RepeatPolicy = field(default_factory=RepeatPolicy)
+    # Independent processes per cell, run in interleaved rounds (suites/rounds.py); each times warm runs.
+    repeats: int = 3
     cache_dir: str = str(REPO_ROOT / "results" / "cache")
 
     def memory_limit_bytes(self) -> int:

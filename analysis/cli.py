@@ -41,8 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.format == "text":
             print(text_summary(report))
             return 0
+        from analysis.docs_figures import update_docs_figures
         from analysis.site import write_site
         written = write_site(report, out)
+        update_docs_figures(args.results_dir)  # the figures README.md and docs/ quote, from the committed runs
     except (FileNotFoundError, KeyError, FileExistsError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         print(f"error: {message}", file=sys.stderr)

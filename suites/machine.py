@@ -50,11 +50,29 @@ def memory_bytes() -> int:
     return 0
 
 
-def machine_slug() -> str:
-    """A stable directory name for results: the CPU model and core count (hostnames are random in CI)."""
-    model = re.sub(r"\((r|tm)\)|cpu|processor|\d+-core", "", cpu_model().lower())
+def cpu_generation(info: dict[str, str]) -> str:
+    """The CPU generation as a short token: `f25m17` (x86 family 25, model 17), `i41pd0c` (Arm implementer 0x41,
+    part 0xd0c), or "" when /proc/cpuinfo says neither (macOS, some virtual machines)."""
+    family, model = info.get("cpu family", ""), info.get("model", "")
+    if family.isdigit() and model.isdigit():
+        return f"f{family}m{model}"
+    implementer, part = info.get("CPU implementer", ""), info.get("CPU part", "")
+    if implementer and part:
+        return "i{}p{}".format(implementer.lower().removeprefix("0x"), part.lower().removeprefix("0x"))
+    return ""
+
+
+def slug_from(model_name: str, generation: str, cores: int) -> str:
+    """`<up to 4 words of the CPU model>-<generation>-<cores>c`, e.g. `amd-epyc-f25m17-2c`."""
+    model = re.sub(r"\((r|tm)\)|cpu|processor|\d+-core", "", model_name.lower())
     words = re.findall(r"[a-z0-9]+", model)[:4]
-    return "-".join([*words, f"{usable_cores()}c"])
+    return "-".join([*words, *([generation] if generation else []), f"{cores}c"])
+
+
+def machine_slug() -> str:
+    """A stable directory name for results: CPU model words, CPU generation and core count (hostnames are random
+    in CI). The generation keeps apart CPUs that share a model name, e.g. Zen 4 and Zen 5 "AMD EPYC"."""
+    return slug_from(cpu_model(), cpu_generation(_cpuinfo()), usable_cores())
 
 
 def git_state() -> dict[str, Any]:

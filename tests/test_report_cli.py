@@ -10,8 +10,8 @@ import pytest
 
 from analysis.cli import main
 from analysis.site import MARKER
-from analysis.synthetic import XSS, demo
 from suites.machine import REPO_ROOT
+from tests.synthetic_runs import XSS, demo
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_committed_results_give_a_report() -> None:
 
 
 def test_committed_reads_only_what_git_tracks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from analysis.synthetic import ok, write_run
+    from tests.synthetic_runs import ok, write_run
     write_run(tmp_path, "box", "20260101T000000Z-0001", [ok("numpy", "default", "mm", "a", 1e-3)])
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
     subprocess.run([*git, "init", "-q"], check=True)

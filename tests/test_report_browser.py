@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from analysis.synthetic import XSS, demo
 
 from analysis.cli import main
+from analysis.synthetic import XSS, demo
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from analysis.aggregate import failure_taxonomy
-from analysis.html import Cell, Page, Raw, e, link, pre, table
+from analysis.html import Cell, Page, Raw, e, link, num, pre, table
 from analysis.links import workload_href
+from analysis.load import disturbed
 from analysis.report import Report
 
 
@@ -30,4 +33,20 @@ def failures_page(report: Report) -> Page:
                      Raw(e(r["reason"]) + e(pre(r.get("traceback"), "traceback"))
                          + e(pre(r.get("stderr_tail"), "stderr tail")))])
     page.add(table(["machine", "backend/variant", "cell", "status", "reason"], rows, "failures"))
+    disturbed_section(page, ds.cur)
     return page
+
+
+def disturbed_section(page: Page, cur: pd.DataFrame) -> None:
+    """The cells measured while something else loaded the machine (their numbers are kept, and flagged)."""
+    flagged = cur[cur["disturbed"] == True] if "disturbed" in cur else cur.iloc[0:0]  # noqa: E712 (None = unknown)
+    known = int(cur["disturbed"].notna().sum()) if "disturbed" in cur else 0
+    page.h2(f"Disturbed cells ({len(flagged)} of {known} with a recorded load average)", "disturbed")
+    page.p(" ".join((disturbed.__doc__ or "").split()), "note")
+    if flagged.empty:
+        return
+    page.add(table(["machine", "backend/variant", "cell", "status", "threads", "load average (start, end)"], [
+        [r["machine"], r["label"], link(f"{r['workload']} {r['case']}", workload_href(r["suite"], r["workload"],
+                                                                                      r["case"])),
+         Cell(r["status"], "bad"), num(r["threads"]), ", ".join(f"{v:.2f}" for v in r["load_avg"])]
+        for r in flagged.sort_values(["machine", "label", "workload", "case"]).to_dict("records")], "disturbed"))

@@ -60,7 +60,7 @@ def _estimate_text(row: GeomeanRow) -> str:
         return row.common.fmt()
     if row.own:
         return f"{row.own.fmt()} (own cells, unranked)"
-    return "no cell ran"
+    return "no cell ran" if not row.ok_cells else "no cell in the baseline's run"
 
 
 def text_summary(report: Report, site: Path | None = None) -> str:

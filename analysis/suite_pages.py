@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from analysis import charts
-from analysis.aggregate import BASELINES
+from analysis.aggregate import BASELINES, GeomeanRow
 from analysis.dataset import Dataset
 from analysis.html import Cell, Page, Raw, e, fmt, fmt_s, link, num, pre, table
 from analysis.links import PAGES, slug, suite_href, workload_href
@@ -50,7 +50,7 @@ def suite_page(report: Report, suite: str) -> Page:
                    " labels verifying under half the cells are unranked and shown over their own cells.", "note")
             page.add(table(["backend/variant", "geomean, common set [95% CI]", "geomean, own cells", "verified",
                             "attempted", "cells"], [
-                [r.label, r.common.fmt() if r.ranked and r.common else "unranked", r.own.fmt() if r.own else "-",
+                [r.label, r.common.fmt() if r.ranked and r.common else "unranked", _own(r),
                  num(r.ok_cells), num(r.attempted), num(r.total)]
                 for r in sorted(rows, key=lambda r: -(r.common.value if r.ranked and r.common else 0))]))
             page.chart(charts.geomean_bars(rows, f"{suite} on {machine}: geomean speedup vs {baseline}"))
@@ -63,6 +63,12 @@ def suite_page(report: Report, suite: str) -> Page:
         page.h2("Costs: compile, tuning, first run, memory, artifact", "costs")
         page.add(costs)
     return page
+
+
+def _own(row: GeomeanRow) -> str:
+    if row.own:
+        return row.own.fmt()
+    return "none in the baseline's run" if row.ok_cells else "-"
 
 
 def cost_table(frame: pd.DataFrame) -> Raw | None:

@@ -60,8 +60,10 @@ def _merge(record: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_run(results_dir: Path, machine: str, run_id: str, records: list[dict[str, Any]],
-              calibration: dict[str, float] | None = None, **manifest: Any) -> Path:
-    """Write a run (records + manifest) the way suites.results does; returns the records file."""
+              calibration: dict[str, float] | None = None, machine_info: dict[str, Any] | None = None,
+              **manifest: Any) -> Path:
+    """Write a run (records + manifest) the way suites.results does; returns the records file.
+    `machine_info` adds to the manifest's `machine` (e.g. cpu_family_model, llc_bytes)."""
     folder = results_dir / machine
     path = folder / f"{run_id}.jsonl"
     for record in records:
@@ -72,7 +74,8 @@ def write_run(results_dir: Path, machine: str, run_id: str, records: list[dict[s
         if r["variant"] not in variants[r["backend"]]:
             variants[r["backend"]].append(r["variant"])
     data = {"schema": SCHEMA_VERSION, "run_id": run_id, "created_utc": "2026-01-01T00:00:00Z",
-            "command": "synthetic", "machine": {"slug": machine, "cpu_model": "Synthetic CPU", "usable_cores": 2},
+            "command": "synthetic", "machine": {"slug": machine, "cpu_model": "Synthetic CPU", "usable_cores": 2,
+                                                                 **(machine_info or {})},
             "variants": variants, "versions": {b: {"synthetic": "1.0"} for b in variants}, "sessions": [],
             **manifest}
     if calibration is not None:

@@ -93,7 +93,7 @@ def test_hierarchical_bootstrap_covers_the_population_median() -> None:
     hierarchical = [median_ci(processes, f"cell{i}") for i, processes in enumerate(cells)]
     covered = sum(lo <= 1.0 <= hi for lo, hi in hierarchical)
     assert covered >= 0.90 * len(cells)
-    pooled = [median_ci([sum(processes, [])], f"cell{i}") for i, processes in enumerate(cells[:40])]
+    pooled = [median_ci([[s for p in processes for s in p]], f"cell{i}") for i, processes in enumerate(cells[:40])]
     assert sum(lo <= 1.0 <= hi for lo, hi in pooled) <= 0.3 * 40  # the per-sample bootstrap: far too narrow
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import pandas as pd
 
 from analysis import charts, tuning
 from analysis.html import Cell, Page, Raw, e, fmt, num, table
@@ -17,9 +17,14 @@ def tuning_page(report: Report) -> Page:
     if points.empty:
         page.p("No tuning curves under results/<machine>/tuning/ yet (nox -s tune). Expected format:", "note")
         page.add(tag_pre(tuning.__doc__ or ""))
-    for (machine, workload), group in (points.groupby(["machine", "workload"], sort=True) if len(points) else []):
-        refs = _numpy_lines(report, data, machine, workload, sorted(set(group["case"])))
-        page.h2(f"{workload} on {machine}", slug(f"{machine}-{workload}"))
+    else:
+        page.p("One section per tuning run: a curve is never joined with another run's points, and it is compared "
+               "only with the NumPy baseline timed in its own run.", "note")
+        points = points.assign(run_id=points["run_id"].fillna("(no run id)"))
+    for (machine, workload, run_id), group in (points.groupby(["machine", "workload", "run_id"], sort=True)
+                                               if len(points) else []):
+        refs = _numpy_lines(data, machine, workload, run_id, sorted(set(group["case"])))
+        page.h2(f"{workload} on {machine}, run {run_id}", slug(f"{machine}-{workload}-{run_id}"))
         page.chart(charts.tuning_curves(group, "trials", f"{workload}: best GFLOP/s vs trials", refs))
         page.chart(charts.tuning_curves(group, "tuning_s", f"{workload}: best GFLOP/s vs tuning time", refs))
         rows = []
@@ -29,7 +34,7 @@ def tuning_page(report: Report) -> Page:
             numpy = refs.get(f"NumPy {case}")
             passed = series[series["best_gflops"] >= numpy] if numpy else series.iloc[0:0]
             when = (f"{passed.iloc[0]['tuning_s']:.4g} s ({passed.iloc[0]['trials']:.0f} trials)" if len(passed)
-                    else "not within the budget" if numpy else "no NumPy baseline")
+                    else "not within the budget" if numpy else "no NumPy baseline in this run")
             rows.append([case, model, num(fmt(last["trials"])), num(fmt(last["tuning_s"])),
                          num(fmt(last["best_gflops"])), num(fmt(numpy)), when])
         page.add(table(["case", "cost model", "trials", "tuning s", "best GFLOP/s", "NumPy GFLOP/s",
@@ -50,20 +55,15 @@ def tuning_page(report: Report) -> Page:
     return page
 
 
-def _numpy_lines(report: Report, data: Any, machine: str, workload: str, cases: list[str]) -> dict[str, float]:
-    """NumPy GFLOP/s per case: the tuning run's own baseline, else the newest NumPy record of the same cell."""
+def _numpy_lines(data: pd.DataFrame, machine: str, workload: str, run_id: str, cases: list[str],
+                 ) -> dict[str, float]:
+    """NumPy GFLOP/s per case, from the baseline the tuning run timed itself (never from another run)."""
     refs = {}
-    ok = report.ds.ok
     for case in cases:
         base = data[(data["kind"] == "baseline") & (data["machine"] == machine) & (data["workload"] == workload)
-                    & (data["case"] == case) & (data["status"] == "ok")]
+                    & (data["case"] == case) & (data["status"] == "ok") & (data["run_id"] == run_id)]
         if len(base):
             refs[f"NumPy {case}"] = float(base.iloc[-1]["best_gflops"])
-            continue
-        rec = ok[(ok["machine"] == machine) & (ok["workload"] == workload) & (ok["case"] == case)
-                 & (ok["backend"] == "numpy")] if len(ok) else ok
-        if len(rec) and rec.iloc[0].get("gflops"):
-            refs[f"NumPy {case}"] = float(rec.iloc[0]["gflops"])
     return refs
 
 

@@ -133,7 +133,8 @@ def demo(results_dir: Path) -> None:
     points = [tuning_point("matmul", "1024x1024x1024", model, b, b * 1.5, flops / (g * scale) / 1e9, flops)
               for model, scale in (("xgb", 1.0), ("random", 0.8))
               for b, g in ((0, 10.0), (32, 80.0), (64, 120.0), (128, 150.0), (256, 300.0))]
-    baseline = {"schema": 1, "kind": "baseline", "key": "baseline/matmul/1024x1024x1024/numpy", "workload": "matmul",
+    baseline = {"schema": 1, "kind": "baseline", "run_id": points[0]["run_id"],
+                "key": "baseline/matmul/1024x1024x1024/numpy", "workload": "matmul",
                 "case": "1024x1024x1024", "backend": "numpy", "status": "ok", "gflops": 268.0, "median_s": 0.008}
     deploy = {"schema": 1, "kind": "deploy", "artifact": "kernel", "workload": "matmul", "case": "1024x1024x1024",
               "variant": "xgb-256", "bytes": 23992, "latency_ratio": 1.01, "status": "ok"}

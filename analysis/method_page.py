@@ -31,6 +31,7 @@ def method_page(report: Report) -> Page:
             page.p(" ".join((text or "").split()))
     page.h2("Matrix ratings", "ratings")
     page.add(table(["dimension", "rule"], sorted(RULES.items())))
-    page.p("Speedups use the stored warm-run samples of each cell (timing.samples_s); baselines are torch eager "
-           "and NumPy. Status 'ok' means the output verified against the float64 reference.", "note")
+    page.p("Speedups use the stored warm-run samples of each cell (timing.samples_s, or timing.processes when the "
+           "cell ran in several processes); baselines are torch eager and NumPy. Status 'ok' means the output "
+           "verified against the float64 reference.", "note")
     return page

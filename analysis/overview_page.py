@@ -16,10 +16,12 @@ from analysis.seed_matrix import EXTRA_SYSTEMS, RULES, SEED, SEED_MATRIX, SYSTEM
 def overview(report: Report) -> Page:
     ds = report.ds
     page = Page("Overview: the seeds' claims, checked against measurements")
+    generation = f", CPU generation {ds.loaded.generation}" if ds.loaded.generation else ""
     page.p(f"{len(ds.all)} records from {len(ds.loaded.manifests)} runs on "
-           f"{ds.cur['machine'].nunique() if len(ds.cur) else 0} machine(s) under {report.results_dir.name}/; the "
-           f"newest record of each cell is used ({len(ds.cur)} cells). Every rating, verdict and flowchart edge below "
-           "is computed from these records by the rules on the method page.")
+           f"{ds.cur['machine'].nunique() if len(ds.cur) else 0} machine(s){generation} under "
+           f"{report.results_dir.name}/; the newest record of each cell is used ({len(ds.cur)} cells), and a ratio "
+           "is only formed from two records of the same run. Every rating, verdict and flowchart edge below is "
+           "computed from these records by the rules on the method page.")
     if ds.loaded.problems:
         page.p(f"{len(ds.loaded.problems)} malformed line(s) were skipped (listed on the environment page).", "note")
     counts = Counter(r.outcome.verdict for r in report.claims)

@@ -62,7 +62,8 @@ LLM_WORKLOADS = ("attention", "bert", "gpt", "encoder", "decoder", "transformer"
 RULES = {
     "CPU performance": "geomean speedup vs torch eager over the operators and models suites, on the common set of "
                        "cells (each system by its best variant covering >=50% of cells): >=1.5x 5, >=1.1x 4, "
-                       ">=0.9x 3, >=0.5x 2, else 1; no cell ran: ✗",
+                       ">=0.9x 3, >=0.5x 2, else 1; cells tried and none ran: ✗; every cell refused before running "
+                       "(unsupported/unavailable, e.g. no GPU): not measured",
     "GPU performance (NVIDIA)": "as CPU performance, on a GPU machine's results",
     "Auto-tuning": "tuned vs untuned variant of the same system (tvm untuned->tuned, inductor default->max-autotune):"
                    " log2(geomean gain) per median tuning minute per cell (floor 0.1 min): >=2 5, >=1 4, >=0.5 3, "

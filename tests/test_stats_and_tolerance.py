@@ -68,6 +68,19 @@ def test_summary_ci_is_seeded_by_the_cell_key() -> None:
     assert summarize(samples, key="a")["ci95_median_s"] == list(median_ci([samples], "a"))
 
 
+@pytest.mark.parametrize("n", [7, 50, 51])
+def test_one_process_bootstrap_has_the_resampling_distribution(n: int) -> None:
+    """The order-statistic draw of one process's bootstrap medians matches resampling the samples outright."""
+    rng = np.random.default_rng(n)
+    x = rng.lognormal(0.0, 0.5, n)
+    brute = np.median(x[rng.integers(0, n, size=(20_000, n))], axis=1)
+    fast = np.concatenate([boot_medians([x.tolist()], f"k{i}") for i in range(10)])
+    q = [0.025, 0.25, 0.5, 0.75, 0.975]
+    assert np.allclose(np.quantile(fast, q), np.quantile(brute, q), rtol=0.03)
+    if n % 2:  # an odd resample's median is one of the samples
+        assert set(fast) <= set(x)
+
+
 def test_summary_of_several_processes_keeps_them() -> None:
     timing = summarize([1.0, 2.0, 3.0, 10.0, 11.0, 12.0], processes=[[1.0, 2.0, 3.0], [10.0, 11.0, 12.0]])
     assert [p["median_s"] for p in timing["processes"]] == [2.0, 11.0]

@@ -135,14 +135,16 @@ def roofline_chart(points: pd.DataFrame, peak: float, bandwidth: float, title: s
     hi = max([100.0, *points["ai"].tolist()]) * 2
     ridge = peak / bandwidth
     xs = [lo, ridge, hi] if lo < ridge < hi else [lo, hi]
-    fig.add_trace(go.Scatter(x=xs, y=[min(peak, x * bandwidth) for x in xs], mode="lines", name="roof",
+    fig.add_trace(go.Scatter(x=xs, y=[min(peak, x * bandwidth) for x in xs], mode="lines", name="roof (DRAM)",
                              line={"color": "#222"}))
     for i, (label, group) in enumerate(points.groupby("label", sort=True)):
         fig.add_trace(go.Scatter(
             x=group["ai"].tolist(), y=group["gflops"].tolist(), mode="markers", name=esc(label),
             marker={"color": color(i), "size": 8},
-            hovertext=[f"{esc(label)} {esc(w)} {esc(c)}: {f:.1%} of attainable" for w, c, f in
-                       zip(group["workload"], group["case"], group["fraction"], strict=True)], hoverinfo="text"))
+            hovertext=[f"{esc(label)} {esc(w)} {esc(c)}: " + (f"{f:.1%} of the DRAM roof" if f == f and f is not None
+                                                               else esc(roof))
+                       for w, c, f, roof in zip(group["workload"], group["case"], group["fraction"], group["ceiling"],
+                                                strict=True)], hoverinfo="text"))
     return fig
 
 

@@ -1,7 +1,7 @@
 """The checks behind each claim (see analysis/claims.py for the registry's shape and verdict vocabulary).
 
 Every check takes the dataset and one (machine, device) scope and returns an Outcome computed from the newest
-records only; "no data" is always inconclusive, never a guess.
+records only; "no data" is always inconclusive, never a guess, and every ratio pairs two records of one run.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from analysis.aggregate import Dataset, coverage_by_backend, effective_compile
-from analysis.claims import Outcome
+from analysis.aggregate import coverage_by_backend
+from analysis.claim_types import Outcome, directional, within_band
+from analysis.compile_cost import effective_compile
+from analysis.dataset import REFUSED, Dataset, fastest_in_one_run
 from analysis.links import PAGES, suite_href, workload_href
-from analysis.stats import Estimate, directional, geomean, interval, median_ratio_ci, ratio, within_band
+from suites.stats import Estimate, interval, median_ratio_ci
 
 LADDER = ("naive", "split", "tile", "reorder", "vectorize", "parallel", "unroll", "pack", "packed", "cache")
 AUTO = re.compile(r"metaschedule|ansor|(?<!un)tuned|^ms[-_]?\d*", re.IGNORECASE)  # 'untuned' is not auto
@@ -46,15 +48,18 @@ def is_batch1(row: dict[str, Any]) -> bool:
     return bool(first) and int(first.group(1)) == 1
 
 
-def fastest(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return min(candidates, key=lambda r: r["median_s"]) if candidates else None
-
-
 def by_cell(candidates: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in candidates:
         out.setdefault((r["workload"], r["case"]), []).append(r)
     return out
+
+
+def _in_one_run(xs: dict[tuple[str, str], list[dict[str, Any]]], ys: dict[tuple[str, str], list[dict[str, Any]]],
+                ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Per cell both sides have: the fastest x and y of the newest run holding both (no such run: cell left out)."""
+    pairs = [fastest_in_one_run(xs[k], ys[k]) for k in sorted(set(xs) & set(ys))]
+    return [p for p in pairs if p is not None]
 
 
 def cell_link(r: dict[str, Any]) -> tuple[str, str]:
@@ -71,26 +76,29 @@ OPTIMISED_TVM = ("tuned", "untuned-O2")  # Relax has no default schedules: opt_l
 
 def tvm_resnet18_speedup(ds: Dataset, machine: str, device: str) -> Outcome:
     cells = _resnet18(ds, machine, device)
-    eager = fastest([r for r in cells if r["backend"] == "torch-eager"])
-    tvm = fastest([r for r in cells if r["backend"] == "tvm" and r["variant"] in OPTIMISED_TVM])
-    if eager is None or tvm is None:
-        return Outcome("inconclusive", "no ok ResNet-18 batch-1 records for both torch-eager and an optimised TVM "
-                       f"build ({', '.join(OPTIMISED_TVM)}) yet")
-    est = ratio(ds.sample(eager), ds.sample(tvm))
-    others = [r for r in cells if r["backend"] == "tvm" and r["cell"] != tvm["cell"]]
-    extra = "".join(f"; tvm/{r['variant']}: {ratio(ds.sample(eager), ds.sample(r)).fmt()}"
-                    for r in sorted(others, key=lambda r: r["variant"]))
+    pair = fastest_in_one_run([r for r in cells if r["backend"] == "torch-eager"],
+                              [r for r in cells if r["backend"] == "tvm" and r["variant"] in OPTIMISED_TVM])
+    if pair is None:
+        return Outcome("inconclusive", "no run holds ok ResNet-18 batch-1 records of both torch-eager and an "
+                       f"optimised TVM build ({', '.join(OPTIMISED_TVM)})")
+    eager, tvm = pair
+    est = ds.ratio(eager, tvm)
+    others = [(r, ds.ratio(eager, r)) for r in cells if r["backend"] == "tvm" and r["cell"] != tvm["cell"]]
+    extra = "".join(f"; tvm/{r['variant']}: {e.fmt()}" for r, e in sorted(others, key=lambda x: x[0]["variant"])
+                    if e is not None)
     return Outcome(within_band(est, *band(1.7)), f"torch eager / tvm/{tvm['variant']} (fastest optimised TVM build) "
                    f"on {tvm['case']}: {est.fmt()}{extra}", est, evidence=(cell_link(tvm),))
 
 
 def tvm_opt_levels(ds: Dataset, machine: str, device: str) -> Outcome:
     cells = _resnet18(ds, machine, device)
-    bare = fastest([r for r in cells if r["backend"] == "tvm" and r["variant"] == "untuned"])
-    full = fastest([r for r in cells if r["backend"] == "tvm" and r["variant"] == "untuned-O2"])
-    if bare is None or full is None:
-        return Outcome("inconclusive", "no ok ResNet-18 batch-1 records for tvm/untuned (O0) and tvm/untuned-O2 yet")
-    est = ratio(ds.sample(bare), ds.sample(full))
+    pair = fastest_in_one_run([r for r in cells if r["backend"] == "tvm" and r["variant"] == "untuned"],
+                              [r for r in cells if r["backend"] == "tvm" and r["variant"] == "untuned-O2"])
+    if pair is None:
+        return Outcome("inconclusive", "no run holds ok ResNet-18 batch-1 records of tvm/untuned (O0) and "
+                       "tvm/untuned-O2")
+    bare, full = pair
+    est = ds.ratio(bare, full)
     return Outcome(within_band(est, *band(25 / 8)), f"tvm/untuned (O0) latency / tvm/untuned-O2 (BN folding, "
                    f"constant folding, fusion): {est.fmt()}", est, evidence=(cell_link(full), cell_link(bare)))
 
@@ -144,10 +152,11 @@ def _schedule_split(ds: Dataset, machine: str, device: str, workload: str | None
 def autotune_beats_hand_tvm(ds: Dataset, machine: str, device: str) -> Outcome:
     _, hand, auto = _schedule_split(ds, machine, device)
     h, a = by_cell(hand), by_cell(auto)
-    pairs = [(fastest(h[k]), fastest(a[k])) for k in sorted(set(h) & set(a))]
+    pairs = _in_one_run(h, a)
     if not pairs:
-        return Outcome("inconclusive", "no schedule-suite cell has both a hand TE schedule and a MetaSchedule one")
-    est = geomean([(ds.sample(x), ds.sample(y)) for x, y in pairs])
+        return Outcome("inconclusive", "no run holds a schedule-suite cell with both a hand TE schedule and a "
+                       "MetaSchedule one (tuning curves are their own runs)")
+    est = ds.geomean(pairs)
     return Outcome(directional(est), f"best hand schedule latency / MetaSchedule latency, geomean over {len(pairs)} "
                    f"cells: {est.fmt()}", est, evidence=(("tuning curves", PAGES["tuning"]),
                                                          *(cell_link(x) for x, _ in pairs)))
@@ -155,12 +164,12 @@ def autotune_beats_hand_tvm(ds: Dataset, machine: str, device: str) -> Outcome:
 
 def autotune_beats_hand_halide(ds: Dataset, machine: str, device: str) -> Outcome:
     halide = by_cell(rows(ds, machine, device, "schedules", backend="halide"))
-    pairs = [(fastest([r for r in v if r["variant"] == "hand"]), fastest([r for r in v if r["variant"] in HALIDE_AUTO]))
+    pairs = [fastest_in_one_run([r for r in v if r["variant"] == "hand"], [r for r in v if r["variant"] in HALIDE_AUTO])
              for _, v in sorted(halide.items())]
-    pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
+    pairs = [p for p in pairs if p is not None]
     if not pairs:
-        return Outcome("inconclusive", "no Halide cell with both a hand schedule and an autoscheduled one yet")
-    est = geomean([(ds.sample(x), ds.sample(y)) for x, y in pairs])
+        return Outcome("inconclusive", "no run holds a Halide cell with both a hand schedule and an autoscheduled one")
+    est = ds.geomean(pairs)
     return Outcome(directional(est), f"Halide hand / best autoscheduler latency, geomean over {len(pairs)} cells: "
                    f"{est.fmt()}", est, evidence=tuple(cell_link(y) for _, y in pairs))
 
@@ -191,13 +200,13 @@ def vendor_beats_generated(ds: Dataset, machine: str, device: str) -> Outcome:
     variants = sorted({r["variant"] for r in ops if r["backend"] == "tvm"}, key=lambda v: (v != "tuned", v))
     for variant in variants:
         tvm = {(r["workload"], r["case"]): r for r in ops if r["backend"] == "tvm" and r["variant"] == variant}
-        keys = sorted(set(tvm) & set(eager))
+        keys = [k for k in sorted(set(tvm) & set(eager)) if tvm[k]["run_id"] == eager[k]["run_id"]]
         if keys:
-            est = geomean([(ds.sample(tvm[k]), ds.sample(eager[k])) for k in keys])
+            est = ds.geomean([(tvm[k], eager[k]) for k in keys])
             return Outcome(directional(est), f"tvm/{variant} latency / torch eager (oneDNN/BLAS) latency on "
                            f"{len(keys)} matmul and conv2d cells: {est.fmt()}", est,
                            evidence=tuple(cell_link(tvm[k]) for k in keys))
-    return Outcome("inconclusive", "no matmul/conv2d operator cells with both torch-eager and tvm")
+    return Outcome("inconclusive", "no matmul/conv2d operator cell with both torch-eager and tvm in one run")
 
 
 def _ladder_cells(ds: Dataset, machine: str, device: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -210,7 +219,9 @@ def ladder_steps_each_faster(ds: Dataset, machine: str, device: str) -> Outcome:
     for _, cell in sorted(_ladder_cells(ds, machine, device).items()):
         ladder = sorted([r for r in cell if r["variant"] in LADDER], key=lambda r: LADDER.index(r["variant"]))
         for prev, nxt in itertools.pairwise(ladder):
-            est = ratio(ds.sample(prev), ds.sample(nxt))
+            est = ds.ratio(prev, nxt)
+            if est is None:  # the two steps' newest records come from different runs: no step ratio
+                continue
             steps.append(est)
             if est.hi < 1:
                 slower.append(f"{nxt['variant']} on {nxt['case']} ({est.fmt()})")
@@ -228,13 +239,13 @@ def ladder_steps_each_faster(ds: Dataset, machine: str, device: str) -> Outcome:
 def ladder_total(ds: Dataset, machine: str, device: str) -> Outcome:
     pairs = []
     for _, cell in sorted(_ladder_cells(ds, machine, device).items()):
-        naive = fastest([r for r in cell if r["variant"] == "naive"])
-        best = fastest([r for r in cell if r["variant"] != "naive"])
-        if naive and best:
-            pairs.append((naive, best))
+        pair = fastest_in_one_run([r for r in cell if r["variant"] == "naive"],
+                                  [r for r in cell if r["variant"] != "naive"])
+        if pair:
+            pairs.append(pair)
     if not pairs:
-        return Outcome("inconclusive", "no matmul ladder with a naive step and a scheduled one yet")
-    est = geomean([(ds.sample(n), ds.sample(b)) for n, b in pairs])
+        return Outcome("inconclusive", "no run holds a matmul ladder with a naive step and a scheduled one")
+    est = ds.geomean(pairs)
     return Outcome(within_band(est, 10, 100), f"naive / best hand schedule, geomean over {len(pairs)} matmul sizes: "
                    f"{est.fmt()}", est, evidence=tuple(cell_link(b) for _, b in pairs))
 
@@ -255,13 +266,11 @@ def numpy_beats_hand(ds: Dataset, machine: str, device: str) -> Outcome:
     hand = _ladder_cells(ds, machine, device)
     numpy = sorted(rows(ds, machine, device, None, backend="numpy", workload="matmul"),
                    key=lambda r: r["suite"] != "schedules")
-    base = {}
-    for r in numpy:
-        base.setdefault(r["case"], r)
-    pairs = [(fastest(v), base[case]) for (_, case), v in sorted(hand.items()) if case in base]
+    pairs = [fastest_in_one_run(v, [r for r in numpy if r["case"] == case]) for (_, case), v in sorted(hand.items())]
+    pairs = [p for p in pairs if p is not None]
     if not pairs:
-        return Outcome("inconclusive", "no matmul size with both a hand TE schedule and NumPy yet")
-    est = geomean([(ds.sample(h), ds.sample(n)) for h, n in pairs])
+        return Outcome("inconclusive", "no run holds a matmul size with both a hand TE schedule and NumPy")
+    est = ds.geomean(pairs)
     return Outcome(directional(est), f"best hand schedule latency / NumPy (OpenBLAS) latency over {len(pairs)} "
                    f"sizes: {est.fmt()}", est, evidence=tuple(cell_link(h) for h, _ in pairs))
 
@@ -270,12 +279,12 @@ def tvm_beats_openmp(ds: Dataset, machine: str, device: str) -> Outcome:
     sched, hand, auto = _schedule_split(ds, machine, device, "matmul")
     omp = by_cell([r for r in sched if r["backend"] == "c-openmp"])
     tvm = by_cell(hand + auto)
-    keys = sorted(set(omp) & set(tvm))
-    if not keys:
-        return Outcome("inconclusive", "no matmul size with both a C+OpenMP and a TVM schedule yet")
-    est = geomean([(ds.sample(fastest(omp[k])), ds.sample(fastest(tvm[k]))) for k in keys])
-    return Outcome(directional(est), f"best C+OpenMP latency / best TVM schedule latency over {len(keys)} sizes: "
-                   f"{est.fmt()}", est, evidence=tuple(cell_link(fastest(omp[k])) for k in keys))
+    pairs = _in_one_run(omp, tvm)
+    if not pairs:
+        return Outcome("inconclusive", "no run holds a matmul size with both a C+OpenMP and a TVM schedule")
+    est = ds.geomean(pairs)
+    return Outcome(directional(est), f"best C+OpenMP latency / best TVM schedule latency over {len(pairs)} sizes: "
+                   f"{est.fmt()}", est, evidence=tuple(cell_link(o) for o, _ in pairs))
 
 
 MEMORY_BOUND = ("bias_add_relu", "softmax", "layernorm")
@@ -289,7 +298,7 @@ def fusion_beats_eager(ds: Dataset, machine: str, device: str) -> Outcome:
         best = None
         for variant in sorted({r["variant"] for r in ops if r["backend"] == backend}):
             mine = {(r["workload"], r["case"]): r for r in ops if r["backend"] == backend and r["variant"] == variant}
-            est = geomean([(ds.sample(eager[k]), ds.sample(mine[k])) for k in sorted(set(mine) & set(eager))])
+            est = ds.geomean([(eager[k], mine[k]) for k in sorted(set(mine) & set(eager))])
             if est and (best is None or est.value > best[1].value):
                 best = (f"{backend}/{variant}" if variant != "default" else backend, est)
         if best:
@@ -304,26 +313,33 @@ def fusion_beats_eager(ds: Dataset, machine: str, device: str) -> Outcome:
 
 
 def triton_gpu_only(ds: Dataset, machine: str, device: str) -> Outcome:
+    """Decided only by attempts that could have gone either way: an adapter refusing CPU cells proves nothing."""
     triton = ds.select(machine, device, ok=False)
     triton = triton[triton["backend"] == "triton"].to_dict("records") if len(triton) else []
     if not triton:
         return Outcome("inconclusive", "no Triton cells were attempted on this CPU")
-    ok = [r for r in triton if r["status"] == "ok"]
-    detail = f"{len(ok)} of {len(triton)} Triton CPU cells ran; reason given: {triton[0]['reason'][:120]}"
-    return Outcome("refuted" if ok else "supported", detail, None, "", (("failure table", PAGES["failures"]),))
+    tried = [r for r in triton if r["status"] not in REFUSED]
+    ok = [r for r in tried if r["status"] == "ok"]
+    evidence = (("failure table", PAGES["failures"]),)
+    if not tried:
+        return Outcome("inconclusive", f"not measured: all {len(triton)} Triton CPU cells were refused before running "
+                       f"({triton[0]['status']}: {triton[0]['reason'][:100]}); a refusal by the adapter cannot "
+                       "refute the claim, so it cannot support it either", None, "", evidence)
+    detail = f"{len(ok)} of {len(tried)} Triton CPU cells that were really attempted ran"
+    return Outcome("refuted" if ok else "supported", detail, None, "", evidence)
 
 
 def triton_fastest_gpu(ds: Dataset, machine: str, device: str) -> Outcome:
     cells = by_cell(rows(ds, machine, device, "operators"))
     pairs = []
     for _, v in sorted(cells.items()):
-        tri, other = fastest([r for r in v if r["backend"] == "triton"]), fastest([r for r in v if r["backend"]
-                                                                                     != "triton"])
-        if tri and other:
-            pairs.append((other, tri))
+        pair = fastest_in_one_run([r for r in v if r["backend"] != "triton"],
+                                  [r for r in v if r["backend"] == "triton"])
+        if pair:
+            pairs.append(pair)
     if not pairs:
-        return Outcome("inconclusive", "no GPU operator cell with Triton and another backend yet")
-    est = geomean([(ds.sample(o), ds.sample(t)) for o, t in pairs])
+        return Outcome("inconclusive", "no run holds a GPU operator cell with Triton and another backend")
+    est = ds.geomean(pairs)
     return Outcome(directional(est), f"fastest other backend / Triton over {len(pairs)} cells: {est.fmt()}", est,
                    evidence=(("operators suite", suite_href("operators")),))
 

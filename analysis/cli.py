@@ -1,7 +1,12 @@
 """`python -m analysis report`: build the site (default), or print a Markdown or text summary.
 
-Bad input (a missing results folder, an unknown run id, an --out folder this tool did not write) gets a one-line
-error and exit code 2, before anything is written.
+Bad input (a missing results folder, an unknown run id, an --out folder this tool did not write, runs of more than
+one CPU generation without --machine) gets a one-line error and exit code 2, before anything is written.
+
+One report, one CPU generation: two machines' timings are never pooled. When the selected runs (every run, --runs,
+--committed) come from one CPU generation (the manifests' machine.cpu_family_model), the report is built from them;
+when they span several, --machine chooses: a machine directory under the results folder (e.g. amd-epyc-2c) or a
+generation (e.g. 25/17 for Zen 4, 26/... for Zen 5); without it the error lists the generations found.
 """
 
 from __future__ import annotations
@@ -25,16 +30,21 @@ def parser() -> argparse.ArgumentParser:
                         "always all read)")
     report.add_argument("--committed", action="store_true",
                         help="read only the runs and tuning files git tracks (how the committed site is built)")
+    report.add_argument("--machine", default=None,
+                        help="build from one machine directory (e.g. amd-epyc-2c) or one CPU generation, the "
+                        "manifests' cpu family/model (e.g. 25/17); required when the selected runs span several "
+                        "generations, which are never pooled")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from analysis.load import MixedGenerations
     from analysis.report import build_report, markdown, text_summary  # heavy imports after argument errors
     run_ids = [r.strip() for r in args.runs.split(",") if r.strip()] or None
     out = args.out or args.results_dir / "site"
     try:
-        report = build_report(args.results_dir, run_ids, args.committed)
+        report = build_report(args.results_dir, run_ids, args.committed, args.machine)
         if args.format == "markdown":
             sys.stdout.write(markdown(report))
             return 0
@@ -45,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         from analysis.site import write_site
         written = write_site(report, out)
         update_docs_figures(args.results_dir)  # the figures README.md and docs/ quote, from the committed runs
-    except (FileNotFoundError, KeyError, FileExistsError) as exc:
+    except (FileNotFoundError, KeyError, FileExistsError, MixedGenerations) as exc:
         message = exc.args[0] if exc.args else str(exc)
         print(f"error: {message}", file=sys.stderr)
         return 2

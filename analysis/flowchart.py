@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.aggregate import Dataset, coverage_by_backend, effective_compile
-from analysis.claims import ClaimResult
+from analysis.aggregate import coverage_by_backend
+from analysis.claim_types import ClaimResult
+from analysis.compile_cost import effective_compile
+from analysis.dataset import Dataset
 from analysis.links import PAGES, claim_href, suite_href
-from analysis.matrix import BACKEND_OF, best_variants, primary_scope
+from analysis.seed_matrix import BACKEND_OF, best_variants, primary_scope
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """HTML building blocks. Safe by default: every value is escaped unless it is wrapped in Raw (markup we wrote).
 
 Charts are embedded as JSON data blocks (<script type="application/json">, with <, > and & escaped) and drawn by
-assets/site.js with the local copy of plotly.js; a Content-Security-Policy forbids any request leaving the site.
+assets/site.js (analysis/assets/, copied at build) with the local copy of plotly.js; a Content-Security-Policy
+forbids any request leaving the site.
 """
 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from analysis.charts import to_json
-from analysis.links import PAGES
+from analysis.links import PAGES, suite_href
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self' data:; connect-src 'none'; base-uri 'none'; form-action 'none'")
@@ -74,6 +76,26 @@ def _td(cell: Any) -> str:
         title = f' title="{e(cell.title)}"' if cell.title else ""
         return f'<td class="{e(cell.cls)}"{title}>{e(cell.content)}</td>'
     return f"<td>{e(cell)}</td>"
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def fmt_s(value: Any) -> str:
+    """Seconds in the unit that reads best (us, ms, s)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    v = float(value)
+    return f"{v * 1e6:.3g} us" if v < 1e-3 else f"{v * 1e3:.3g} ms" if v < 1 else f"{v:.3g} s"
+
+
+def num(value: Any) -> Cell:
+    return Cell(value, "num")
 
 
 def verdict_badge(verdict: str) -> Raw:
@@ -136,47 +158,8 @@ class Page:
 
 
 def nav_links(suites: Sequence[str]) -> list[tuple[str, str]]:
-    from analysis.links import suite_href
     return [("Overview", PAGES["index"]), ("Claims", PAGES["claims"]),
             *((s.capitalize(), suite_href(s)) for s in suites),
             ("Schedule ladder", PAGES["ladder"]), ("Tuning curves", PAGES["tuning"]),
             ("Roofline", PAGES["roofline"]), ("Compile vs latency", PAGES["compile"]),
             ("Failures", PAGES["failures"]), ("Environment", PAGES["environment"]), ("Method", PAGES["method"])]
-
-
-SITE_JS = """// Draws every chart of the page from its embedded JSON with the local plotly.js (no network).
-(function () {
-  var slots = Array.prototype.slice.call(document.querySelectorAll("div.chart"));
-  var drawn = slots.map(function (el) {
-    var spec = JSON.parse(document.getElementById(el.getAttribute("data-chart")).textContent);
-    return Plotly.newPlot(el, spec.data, spec.layout, {responsive: true, displaylogo: false});
-  });
-  Promise.all(drawn).then(function () {
-    document.body.setAttribute("data-charts-drawn", String(slots.length));
-  });
-})();
-"""
-
-STYLE_CSS = """body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fff}
-nav{background:#24292f;padding:.6em 1em;position:sticky;top:0;z-index:10}
-nav a{color:#fff;margin-right:1em;text-decoration:none;font-size:.92em}
-main{max-width:1200px;margin:0 auto;padding:1em 1.5em 4em}
-h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.8em 0;font-size:.88em}
-th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f4f4f4}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.badge{padding:.1em .5em;border-radius:.8em;font-size:.85em;white-space:nowrap}
-.ok{background:#d6f5d6}.bad{background:#f9d0d0}.meh{background:#fff2c2}.na{background:#eee;color:#666}
-.info{background:#dbe9ff}
-.up{background:#d6f5d6}.down{background:#f9d0d0}
-pre{background:#f6f8fa;padding:.6em;overflow:auto;font-size:.82em;max-height:30em}
-.chart{min-height:260px;margin:1em 0}
-.flow{display:grid;grid-template-columns:minmax(12em,1fr) 2em minmax(16em,2fr) minmax(16em,3fr);gap:.4em;
-align-items:center;margin:1em 0}
-.flow .cond{background:#f4f4f4;border:1px solid #ccc;border-radius:.4em;padding:.5em}
-.flow .arrow{text-align:center;font-size:1.3em}
-.flow .choice{border:1px solid #ccc;border-radius:.4em;padding:.5em}
-.flow .why{font-size:.85em;color:#444}
-.note{color:#555;font-size:.9em}
-"""

@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis.tuning import load_tuning
 from suites.results import read_records
+from suites.stats import timing_processes
 
 # Flattened from each record's `timing` object into columns of the same name.
 TIMING_COLUMNS = ("n", "median_s", "mean_s", "stdev_s", "min_s", "max_s", "p10_s", "p90_s", "q1_s", "q3_s", "iqr_s")
@@ -29,6 +30,11 @@ KIND_TO_SUITE = {"operator": "operators", "model": "models"}
 SCHEDULE_BACKENDS = ("tvm-te", "halide", "c-openmp")
 NOT_MACHINES = ("site", "cache")  # results/site is the report, results/cache holds compiler caches
 CELL_COLUMNS = ("machine", "device", "suite", "backend", "variant", "workload", "case")
+DISTURBED = "disturbed: the load average exceeded the cell's threads + 1 while it ran"
+
+
+class MixedGenerations(ValueError):
+    """The selected runs come from more than one CPU generation and no --machine chose one."""
 
 
 @dataclass
@@ -39,6 +45,7 @@ class LoadedResults:
     tuning: pd.DataFrame = field(default_factory=pd.DataFrame)  # MetaSchedule curves: points and baselines
     run_machine: dict[str, str] = field(default_factory=dict)  # run_id -> machine directory
     deploy: list[dict[str, Any]] = field(default_factory=list)  # tuning runs' deployment-footprint records
+    generation: str = ""  # the one CPU generation (cpu family/model) these runs come from ("" if none recorded)
 
 
 def _finite(value: Any) -> bool:
@@ -61,13 +68,31 @@ def check_record(record: dict[str, Any]) -> str | None:
         if not _finite(timing.get("median_s")) or timing["median_s"] <= 0:
             return f"timing.median_s is not a positive number: {timing.get('median_s')!r}"
         samples = timing.get("samples_s")
-        if samples is not None and (not isinstance(samples, list) or not samples
-                                    or not all(_finite(s) and s > 0 for s in samples)):
+        if samples is not None and not _positive_list(samples):
             return "timing.samples_s is not a non-empty list of positive numbers"
+        processes = timing.get("processes")
+        if processes is not None and (not isinstance(processes, list) or not processes or not all(
+                isinstance(p, dict) and _positive_list(p.get("samples_s")) for p in processes)):
+            return "timing.processes is not a non-empty list of objects with positive samples_s"
     details = record.get("details")
     if details is not None and not isinstance(details, dict):
         return "details is not an object"
     return None
+
+
+def _positive_list(values: Any) -> bool:
+    return isinstance(values, list) and bool(values) and all(_finite(v) and v > 0 for v in values)
+
+
+def disturbed(record: dict[str, Any]) -> bool | None:
+    """A cell is disturbed when the 1-minute load average (at its start or end, `load_avg`) exceeded its threads + 1:
+    something else competed for the cores while it ran. Shown beside its timing and listed on the failures page;
+    its numbers are kept (None: no load average recorded)."""
+    load = record.get("load_avg")
+    threads = record.get("threads")
+    if not isinstance(load, list) or not load or not all(_finite(v) for v in load) or not _finite(threads):
+        return None
+    return max(load) > threads + 1
 
 
 def _count(value: Any) -> float | None:
@@ -98,15 +123,18 @@ def _row(record: dict[str, Any], machine: str) -> dict[str, Any]:
     for column in ("ops_before", "ops_after"):  # a count, or counts per operator type
         row[column] = _count(row[column])
     row.update(machine=machine, suite=infer_suite(record), ci95_low_s=low, ci95_high_s=high,
-               samples_s=timing.get("samples_s"), details=details, dims=record.get("dims") or {},
+               samples_s=timing.get("samples_s"), disturbed=disturbed(record),
+               processes=timing_processes(timing) if timing.get("processes") else None, details=details,
+               dims=record.get("dims") or {},
                error=verification.get("error"), tolerance=verification.get("tolerance"),
                passed=verification.get("passed"), tir=details.get("tir"))
     return row
 
 
-def load_results(results_dir: Path, run_ids: list[str] | None = None,
-                 allowed: set[Path] | None = None) -> LoadedResults:
-    """Every run under results_dir/<machine>/ (or only `run_ids`); runs without a manifest are reported and skipped.
+def load_results(results_dir: Path, run_ids: list[str] | None = None, allowed: set[Path] | None = None,
+                 machine: str | None = None) -> LoadedResults:
+    """Every run under results_dir/<machine>/ (or only `run_ids`) of one CPU generation (see select_generation);
+    runs without a manifest are reported and skipped.
 
     `allowed`, when given, limits the runs and tuning files read to those paths (e.g. the ones git tracks).
     """
@@ -124,13 +152,15 @@ def load_results(results_dir: Path, run_ids: list[str] | None = None,
         if unknown:
             raise KeyError(f"unknown run id(s) {', '.join(unknown)} under {results_dir}")
         paths = [p for p in paths if p.stem in run_ids]
+    found: dict[Path, dict[str, Any]] = {}
     for records_path in paths:
         manifest_path = records_path.with_name(records_path.stem + ".manifest.json")
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            found[records_path] = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             problems.append(f"{records_path}: unreadable manifest ({exc})")
-            continue
+    generation, chosen = select_generation(found, machine)
+    for records_path, manifest in chosen.items():
         records, skipped = read_records(records_path)
         problems.extend(skipped)
         run_id = manifest.get("run_id", records_path.stem)
@@ -148,11 +178,52 @@ def load_results(results_dir: Path, run_ids: list[str] | None = None,
                 continue
             seen[record["cell"]] = len(rows)
             rows.append(_row(record, records_path.parent.name))
-    tuning, deploy, tuning_problems = load_tuning(results_dir, NOT_MACHINES, allowed)
+    others = {m.get("run_id", p.stem) for p, m in found.items() if p not in chosen}  # other generations' runs
+    machines = {p.parent.name for p in chosen} if found else None
+    tuning, deploy, tuning_problems = load_tuning(results_dir, NOT_MACHINES, allowed, machines)
+    if len(tuning):
+        tuning = tuning[~tuning["run_id"].isin(others)].reset_index(drop=True)
+    deploy = [d for d in deploy if d.get("run_id") not in others]
     frame = pd.DataFrame(rows)
     if len(frame):
         frame = frame.sort_values(["machine", "run_id", "cell"], kind="stable").reset_index(drop=True)
-    return LoadedResults(frame, manifests, problems + tuning_problems, tuning, run_machine, deploy)
+    return LoadedResults(frame, manifests, problems + tuning_problems, tuning, run_machine, deploy,
+                         generation=generation)
+
+
+def generation_of(manifest: dict[str, Any]) -> str:
+    """A run's CPU generation: the manifest's `machine.cpu_family_model` (e.g. "25/17" for Zen 4; "" if unknown)."""
+    value = str((manifest.get("machine") or {}).get("cpu_family_model") or "")
+    return "" if "?" in value else value
+
+
+def select_generation(runs: dict[Path, dict[str, Any]], machine: str | None = None,
+                      ) -> tuple[str, dict[Path, dict[str, Any]]]:
+    """The report never pools two CPU generations: the selected runs must share one `cpu_family_model` (runs whose
+    manifest lacks it, old or hand-made ones, are kept and stay apart by machine directory). `machine` (--machine)
+    keeps only the runs of one machine directory or of one generation ("25/17"); if the runs still span several,
+    nothing is built and the error names each generation and how to choose it."""
+    generations = {p: generation_of(m) for p, m in runs.items()}
+    if machine:
+        keep = {p: m for p, m in runs.items() if machine in (p.parent.name, generations[p])}
+        if not keep:
+            choices = sorted({*filter(None, generations.values()), *(p.parent.name for p in runs)})
+            raise KeyError(f"--machine {machine}: no selected run is of that machine directory or CPU generation; "
+                           f"choices: {', '.join(choices)}")
+        runs = keep
+    found = sorted(set(filter(None, (generations[p] for p in runs))))
+    if len(found) > 1:
+        described = "; ".join(f"{g} ({_cpu_models(runs, generations, g)} in "
+                              f"{', '.join(sorted({p.parent.name for p in runs if generations[p] == g}))})"
+                              for g in found)
+        raise MixedGenerations(f"the selected runs span {len(found)} CPU generations, which are never pooled: "
+                               f"{described}; choose one with --machine " + " or --machine ".join(found))
+    return (found[0] if found else ""), runs
+
+
+def _cpu_models(runs: dict[Path, dict[str, Any]], generations: dict[Path, str], generation: str) -> str:
+    return ", ".join(sorted({str((m.get("machine") or {}).get("cpu_model", "?")) for p, m in runs.items()
+                             if generations[p] == generation}))
 
 
 def committed_files(results_dir: Path) -> set[Path]:

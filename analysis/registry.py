@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analysis import checks
-from analysis.claims import Claim
+from analysis.claim_types import Claim
 
 S0, S1, S2, S3, S4 = ("000_84592de20c79ad1d.txt", "001_d01a560f90a23405.txt", "002_d39a76ab4d320c7f.txt",
                       "003_40891105f79c5e41.txt", "004_3164e4af7ccf7958.txt")
@@ -91,8 +91,9 @@ REGISTRY: tuple[Claim, ...] = (
           "else inconclusive", checks.fusion_beats_eager, target="any"),
     Claim("triton-gpu-only", "Triton has no CPU performance to speak of: it is GPU only.",
           S0, "CPU performance ... Triton: ✗ (GPU only)",
-          "every triton cell attempted on a CPU machine",
-          "supported if no Triton CPU cell ran (all unsupported/unavailable), refuted if any ran",
+          "every triton cell on a CPU machine that was really attempted (not refused as unsupported/unavailable)",
+          "supported if Triton CPU cells were attempted (a CPU backend tried to compile them) and none ran, refuted "
+          "if any ran; inconclusive (not measured) when the adapter refused every cell: a refusal cannot fail",
           checks.triton_gpu_only),
     Claim("triton-best-gpu", "On an NVIDIA GPU, Triton gives the best performance.",
           S0, "NVIDIA GPU only --> Triton (best perf) or TensorRT (production)",

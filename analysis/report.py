@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.aggregate import BASELINES, SUITES, Dataset, GeomeanRow, geomeans, speedups
-from analysis.claims import ClaimResult, evaluate
+from analysis.aggregate import BASELINES, SUITES, GeomeanRow, geomeans, speedups
+from analysis.claim_types import ClaimResult
+from analysis.claims import evaluate
+from analysis.dataset import Dataset
 from analysis.load import committed_files, load_results
-from analysis.matrix import EXTRA_SYSTEMS, SEED_MATRIX, SYSTEMS, Rating, difference, measured_matrix, stars_text
+from analysis.registry import REGISTRY
+from analysis.seed_matrix import EXTRA_SYSTEMS, SEED_MATRIX, SYSTEMS, Rating, difference, measured_matrix, stars_text
 
 
 @dataclass
@@ -30,10 +33,13 @@ class Report:
         return geomeans(self.ds, machine, device, (suite,), baseline)[0]
 
 
-def build_report(results_dir: Path, run_ids: list[str] | None = None, committed: bool = False) -> Report:
+def build_report(results_dir: Path, run_ids: list[str] | None = None, committed: bool = False,
+                 machine: str | None = None) -> Report:
+    """Everything the report shows, for the runs of one CPU generation (`machine`: see load.select_generation)."""
     allowed = committed_files(results_dir) if committed and results_dir.is_dir() else None
-    ds = Dataset(load_results(results_dir, run_ids, allowed))
-    return Report(ds, results_dir, evaluate(ds), measured_matrix(ds), {b: speedups(ds, b) for b in BASELINES})
+    ds = Dataset(load_results(results_dir, run_ids, allowed, machine))
+    return Report(ds, results_dir, evaluate(ds, REGISTRY), measured_matrix(ds),
+                  {b: speedups(ds, b) for b in BASELINES})
 
 
 def _headline(report: Report) -> list[tuple[str, str, str, list[GeomeanRow]]]:
@@ -54,13 +60,14 @@ def _estimate_text(row: GeomeanRow) -> str:
         return row.common.fmt()
     if row.own:
         return f"{row.own.fmt()} (own cells, unranked)"
-    return "no cell ran"
+    return "no cell ran" if not row.ok_cells else "no cell in the baseline's run"
 
 
 def text_summary(report: Report, site: Path | None = None) -> str:
     ds = report.ds
     lines = [f"mlcompare report: {len(ds.all)} records in {len(ds.loaded.manifests)} runs "
-             f"({ds.cur['machine'].nunique() if len(ds.cur) else 0} machine(s)); newest record per cell: {len(ds.cur)}"]
+             f"({ds.cur['machine'].nunique() if len(ds.cur) else 0} machine(s), CPU generation "
+             f"{ds.loaded.generation or 'none'}); newest record per cell: {len(ds.cur)}"]
     if ds.loaded.problems:
         lines.append(f"skipped {len(ds.loaded.problems)} malformed line(s):")
         lines.extend(f"  {p}" for p in ds.loaded.problems[:20])

@@ -1,40 +1,41 @@
-"""The static site: overview (matrix, flowchart, verdicts), claims, method; other pages in pages.py and more.py.
+"""The static site: writes every page (overview, claims and method; suite and workload pages; ladder, tuning,
+roofline, compile, failures and environment pages), the data exports, and the assets.
 
-The build is deterministic (no clock, sorted inputs, seeded bootstrap) and self-contained: plotly.js is copied next
-to the pages, and nothing is fetched at view time.
+The build is deterministic (no clock, sorted inputs, bootstrap seeded by cell) and self-contained: plotly.js and the
+site's own script and style sheet (the files under analysis/assets/, their one source) are copied next to the pages,
+and nothing is fetched at view time.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from plotly.offline import get_plotlyjs
 
-from analysis import charts, more, pages
-from analysis.flowchart import draw
-from analysis.html import (
-    SITE_JS,
-    STYLE_CSS,
-    VERDICT_CLASS,
-    Cell,
-    Page,
-    Raw,
-    e,
-    join,
-    link,
-    nav_links,
-    table,
-    tag,
-    verdict_badge,
-)
-from analysis.links import PAGES, claim_href, slug
+from analysis.claims_page import claims_page
+from analysis.compile_page import compile_page
+from analysis.environment_page import environment_page
+from analysis.failures_page import failures_page
+from analysis.html import Page, nav_links
+from analysis.ladder_page import ladder_page
+from analysis.links import PAGES
 from analysis.load import write_parquet
-from analysis.matrix import EXTRA_SYSTEMS, RULES, SEED, SEED_MATRIX, SYSTEMS, difference, primary_scope, stars_text
+from analysis.method_page import method_page
+from analysis.overview_page import overview
 from analysis.report import Report, markdown
+from analysis.roofline_page import roofline_page
+from analysis.suite_pages import suite_pages
+from analysis.tuning_page import tuning_page
 
 MARKER = ".mlcompare-site"  # only a folder holding this (or an empty/new one) is ever cleared
+ASSETS = Path(__file__).parent / "assets"  # site.js and style.css: edited as files, copied as they are
+PAGE_BUILDERS: dict[str, Callable[[Report], Page]] = {
+    PAGES["index"]: overview, PAGES["claims"]: claims_page, PAGES["method"]: method_page,
+    PAGES["ladder"]: ladder_page, PAGES["tuning"]: tuning_page, PAGES["roofline"]: roofline_page,
+    PAGES["compile"]: compile_page, PAGES["failures"]: failures_page, PAGES["environment"]: environment_page,
+}
 
 
 def prepare_out(out: Path) -> None:
@@ -52,143 +53,17 @@ def write_site(report: Report, out: Path) -> list[str]:
     """Write every page; returns the site-relative paths of the pages written."""
     prepare_out(out)
     (out / "assets" / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
-    (out / "assets" / "site.js").write_text(SITE_JS, encoding="utf-8")
-    (out / "assets" / "style.css").write_text(STYLE_CSS, encoding="utf-8")
+    for name in ("site.js", "style.css"):
+        shutil.copyfile(ASSETS / name, out / "assets" / name)
     if len(report.ds.all):
         write_parquet(report.ds.all, out / "data" / "results.parquet")
     (out / "data").mkdir(exist_ok=True)
     (out / "data" / "summary.md").write_text(markdown(report), encoding="utf-8")
     nav = nav_links(report.suites)
-    built: dict[str, Page] = {PAGES["index"]: overview(report), PAGES["claims"]: claims_page(report),
-                              PAGES["method"]: method_page(report)}
-    built.update(pages.suite_pages(report))
-    built.update(more.extra_pages(report))
+    built = {path: build(report) for path, build in PAGE_BUILDERS.items()}
+    built.update(suite_pages(report))
     for path, page in sorted(built.items()):
         target = out / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(page.render(nav), encoding="utf-8")
     return sorted(built)
-
-
-def overview(report: Report) -> Page:
-    ds = report.ds
-    page = Page("Overview: the seeds' claims, checked against measurements")
-    page.p(f"{len(ds.all)} records from {len(ds.loaded.manifests)} runs on "
-           f"{ds.cur['machine'].nunique() if len(ds.cur) else 0} machine(s) under {report.results_dir.name}/; the "
-           f"newest record of each cell is used ({len(ds.cur)} cells). Every rating, verdict and flowchart edge below "
-           "is computed from these records by the rules on the method page.")
-    if ds.loaded.problems:
-        page.p(f"{len(ds.loaded.problems)} malformed line(s) were skipped (listed on the environment page).", "note")
-    counts = Counter(r.outcome.verdict for r in report.claims)
-    page.h2("Headline verdicts", "verdicts")
-    page.p(join([f"{counts.get(v, 0)} {v}" for v in ("supported", "refuted", "inconclusive")], ", "))
-    page.add(table(["claim", "verdict", "measured"], [
-        [link(r.claim.statement, claim_href(r.claim.id)), verdict_badge(r.outcome.verdict), r.outcome.detail]
-        for r in report.claims]))
-    page.h2("Comparison matrix: seed stars vs measured stars", "matrix")
-    page.p(f"Seed ratings from {SEED} (\"2. Comparison Matrix\"); MLIR is measured through IREE, its deployment "
-           "compiler; Inductor is measured but was not rated by the seed. Green: measured above the seed; red: below."
-           " Hover a cell for the measurement behind it.", "note")
-    page.add(matrix_table(report))
-    for target in ("cpu", "gpu"):
-        page.h2(f"Decision flowchart, {target.upper()}", f"flowchart-{target}")
-        if not ds.scopes(target):
-            page.p(f"No {target.upper()} results under results/: this flowchart is drawn once they exist.", "note")
-            continue
-        page.add(flowchart(report, target))
-    scope = primary_scope(ds, "cpu") or primary_scope(ds, "gpu")
-    if scope:
-        for suite in report.suites:
-            rows = report.geomeans(*scope, suite, "torch-eager")
-            if any(r.own for r in rows):
-                page.h2(f"{suite.capitalize()}: geomean speedup vs torch eager on {scope[0]}", f"geomean-{suite}")
-                page.chart(charts.geomean_bars(rows, f"{suite}: speedup vs torch eager (95% CI)"))
-    return page
-
-
-def matrix_table(report: Report) -> Raw:
-    systems = (*SYSTEMS, *EXTRA_SYSTEMS)
-    rows = []
-    for dimension in SEED_MATRIX:
-        row: list[object] = [Raw(f"{e(dimension)}<br><span class=\"note\">{e(RULES.get(dimension, ''))}</span>")]
-        for system in systems:
-            seed = SEED_MATRIX[dimension].get(system)
-            if isinstance(seed, tuple):
-                seed_text = stars_text(seed[0]) + (f" ({seed[1]})" if seed[1] else "")
-            else:
-                seed_text = seed or "not rated"
-            rating = report.matrix[dimension].get(system)
-            diff = difference(dimension, system, rating)
-            cls = "" if not diff else ("up" if diff > 0 else "down")
-            if rating is None:
-                measured = Raw("")
-            elif rating.stars is not None:
-                measured = tag("a", stars_text(rating.stars), href=rating.href) if rating.href else stars_text(
-                    rating.stars)
-            else:
-                measured = tag("span", rating.note if rating.kind == "descriptive" else rating.kind.replace("-", " "),
-                               class_="note")
-            diff_text = f" ({diff:+d})" if diff else ""
-            row.append(Cell(Raw(f"seed: {e(seed_text)}<br>measured: {e(measured)}{e(diff_text)}"), cls,
-                            rating.note if rating else ""))
-        rows.append(row)
-    return table(["dimension (rule)", *systems], rows, "matrix")
-
-
-def flowchart(report: Report, target: str) -> Raw:
-    parts = []
-    for edge in draw(report.ds, report.claims, target):
-        links = join([link(text, href) for text, href in edge.links], ", ")
-        measured = f"<br><b>measured:</b> {e(edge.measured_choice)}" if edge.measured_choice else ""
-        parts.append(
-            f'<div class="cond">{e(edge.condition)}</div><div class="arrow">&rarr;</div>'
-            f'<div class="choice {e(VERDICT_CLASS.get(edge.verdict, "na"))}">'
-            f"{e(edge.choice)}<br>{e(verdict_badge(edge.verdict))}{measured}</div>"
-            f'<div class="why">{e(edge.note)} {e(links)}</div>')
-    return Raw(f'<div class="flow" id="flow-{e(target)}">' + "".join(parts) + "</div>")
-
-
-def claims_page(report: Report) -> Page:
-    page = Page("Claims registry")
-    page.p("Each claim is quoted from a seed document, tested by the stated query on the newest records, and given "
-           "a verdict by the stated rule. 'Inconclusive' includes 'no data yet'.", "note")
-    seen: set[str] = set()
-    for result in report.claims:
-        claim = result.claim
-        if claim.id not in seen:
-            seen.add(claim.id)
-            page.add(tag("h2", claim.statement, id=slug(claim.id)))
-            page.add(table([], [["id", claim.id], ["seed", claim.source], ["seed says", claim.quote],
-                                      ["query", claim.query], ["rule", claim.rule], ["target", claim.target]],
-                           "claim"))
-        outcome = result.outcome
-        estimate = outcome.estimate.fmt(unit=outcome.unit) if outcome.estimate else "-"
-        evidence = join([link(text, href) for text, href in outcome.evidence], ", ")
-        page.add(table(["machine", "verdict", "estimate [95% CI]", "measured", "evidence"], [
-            [result.machine or "-", verdict_badge(outcome.verdict), estimate, outcome.detail, evidence]]))
-    return page
-
-
-def method_page(report: Report) -> Page:
-    from analysis import aggregate, claims, load, stats, tuning
-    from analysis import flowchart as fc
-    page = Page("Method: every rule the report applies")
-    sections = [
-        ("Which records", load.latest.__doc__), ("Validation", load.__doc__),
-        ("Confidence intervals", stats.__doc__), ("Geometric means and coverage", aggregate.geomeans.__doc__),
-        ("Compile and tuning cost", aggregate.effective_compile.__doc__),
-        ("Break-even", aggregate.break_even.__doc__), ("Roofline", aggregate.roofline.__doc__),
-        ("Claims", claims.__doc__), ("Flowchart", fc.__doc__),
-        ("Tuning curves (input format)", tuning.__doc__),
-    ]
-    for title, text in sections:
-        page.h2(title, slug(title))
-        if title == "Tuning curves (input format)":
-            page.add(tag("pre", (text or "").strip()))
-        else:
-            page.p(" ".join((text or "").split()))
-    page.h2("Matrix ratings", "ratings")
-    page.add(table(["dimension", "rule"], sorted(RULES.items())))
-    page.p("Speedups use the stored warm-run samples of each cell (timing.samples_s); baselines are torch eager "
-           "and NumPy. Status 'ok' means the output verified against the float64 reference.", "note")
-    return page

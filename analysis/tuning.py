@@ -9,12 +9,13 @@ size and its runtime-only vs in-process latency. `kind` "series": tuning metadat
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from suites.results import read_jsonl
 
 COLUMNS = ("machine", "kind", "backend", "workload", "case", "cost_model", "trials", "tuning_s", "best_gflops",
            "status", "median_s", "samples_s", "run_id", "key", "reason")
@@ -25,33 +26,32 @@ def _finite(value: Any) -> bool:
 
 
 def load_tuning(results_dir: Path, skip: tuple[str, ...] = (), allowed: set[Path] | None = None,
-                ) -> tuple[pd.DataFrame, list[dict[str, Any]], list[str]]:
-    """(points and baselines, deployment records, problems): malformed lines are reported and skipped."""
+                machines: set[str] | None = None) -> tuple[pd.DataFrame, list[dict[str, Any]], list[str]]:
+    """(points and baselines, deployment records, problems): malformed lines are reported and skipped.
+    `machines`, when given, limits the machine directories read."""
     rows: list[dict[str, Any]] = []
     deploy: list[dict[str, Any]] = []
     problems: list[str] = []
     for path in sorted(p for p in results_dir.glob("*/tuning/*.jsonl") if p.parent.parent.name not in skip
+                       and (machines is None or p.parent.parent.name in machines)
                        and (allowed is None or p.resolve() in allowed)):
         machine = path.parent.parent.name
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                point = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{path.name}:{number}: not JSON ({exc.msg})")
-                continue
-            if isinstance(point, dict) and point.get("kind") == "deploy":
+        points, skipped = read_jsonl(path, _unusable)
+        problems.extend(skipped)
+        for point in points:
+            if point.get("kind") == "deploy":
                 deploy.append({**point, "machine": machine})
-                continue
-            if isinstance(point, dict) and point.get("kind") == "series":
-                continue
-            row = tuning_row(point, machine)
-            if isinstance(row, str):
-                problems.append(f"{path.name}:{number}: {row}")
-            else:
-                rows.append(row)
+            elif point.get("kind") != "series":  # series: tuning metadata, not shown
+                rows.append(tuning_row(point, machine))
     return pd.DataFrame(rows, columns=list(COLUMNS)), deploy, problems
+
+
+def _unusable(point: Any) -> str | None:
+    """Why a line is not a usable point, baseline, deployment or series object (None when it is)."""
+    if isinstance(point, dict) and point.get("kind") in ("deploy", "series"):
+        return None
+    row = tuning_row(point, "")
+    return row if isinstance(row, str) else None
 
 
 def tuning_row(point: Any, machine: str) -> dict[str, Any] | str:

@@ -10,6 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 
+def timer_of(record: dict[str, Any]) -> str:
+    """The clock the record's samples were taken with: `device_timing.method` (e.g. cuda-events) when the cell
+    was timed on a device, else the host's perf_counter."""
+    method = (record.get("device_timing") or {}).get("method")
+    return str(method) if method else "perf_counter"
+
+
 def _benchmark(record: dict[str, Any]) -> dict[str, Any]:
     from pytest_benchmark.stats import Stats
 
@@ -26,7 +33,7 @@ def _benchmark(record: dict[str, Any]) -> dict[str, Any]:
         "param": param,
         "extra_info": {"gflops": record["gflops"], "gbps": record["gbps"], "compile_s": record.get("compile_s"),
                        "threads": record["threads"], "dtype": record["dtype"], "device": record["device"]},
-        "options": {"timer": "perf_counter", "min_rounds": None, "max_time": None, "warmup": True,
+        "options": {"timer": timer_of(record), "min_rounds": None, "max_time": None, "warmup": True,
                     "disable_gc": False},
         "stats": {**stats.as_dict(), "data": list(stats.data), "iterations": 1},
     }

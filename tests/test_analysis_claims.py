@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from analysis.aggregate import Dataset
-from analysis.claims import Claim, evaluate
+from analysis.claim_types import Claim
+from analysis.claims import evaluate
+from analysis.dataset import Dataset
 from analysis.flowchart import draw
 from analysis.load import load_results
-from analysis.matrix import measured_matrix
 from analysis.registry import REGISTRY
-from analysis.synthetic import failed, ok, write_run, write_tuning
+from analysis.seed_matrix import measured_matrix
+from tests.synthetic_runs import failed, ok, write_run, write_tuning
 
 M = "box-2c"
 
@@ -40,7 +41,7 @@ def test_every_claim_cites_a_seed_and_has_a_rule() -> None:
 
 def test_no_data_is_inconclusive_never_a_guess(tmp_path: Path) -> None:
     ds = data(tmp_path, [ok("numpy", "default", "mm", "a", 1e-3)])
-    for result in evaluate(ds):
+    for result in evaluate(ds, REGISTRY):
         assert result.outcome.verdict == "inconclusive", result.claim.id
 
 
@@ -65,8 +66,13 @@ def test_resnet18_speedup_band(tmp_path: Path, tvm_ms: float, expected: str) -> 
 
 def test_triton_cpu_claim_flips_when_triton_runs(tmp_path: Path) -> None:
     reason = "Triton has no CPU backend"
-    assert verdict(data(tmp_path / "a", [failed("triton", "default", "mm", "a", "unsupported", reason)]),
-                   "triton-gpu-only") == "supported"
+    # The adapter's own refusal could never have refuted the claim, so it cannot support it: not measured.
+    refused = data(tmp_path / "a", [failed("triton", "default", "mm", "a", "unsupported", reason)])
+    assert verdict(refused, "triton-gpu-only") == "inconclusive"
+    (result,) = evaluate(refused, (claim("triton-gpu-only"),))
+    assert "not measured" in result.outcome.detail
+    tried = [failed("triton", "cpu", "mm", "a", "compile_error", "triton-cpu: no lowering for tt.dot")]
+    assert verdict(data(tmp_path / "c", tried), "triton-gpu-only") == "supported"  # really attempted, none ran
     assert verdict(data(tmp_path / "b", [failed("triton", "default", "mm", "a", "unsupported", reason),
                                          ok("triton", "default", "mm", "b", 1e-3)]), "triton-gpu-only") == "refuted"
 
@@ -85,7 +91,7 @@ def _models(ort_cells: int, tvm_cells: int) -> list[dict]:
 def test_broadest_model_support_and_the_flowchart_edge_flip(tmp_path: Path) -> None:
     for folder, (ort, tvm, expected) in {"a": (3, 2, "supported"), "b": (2, 3, "refuted")}.items():
         ds = data(tmp_path / folder, _models(ort, tvm))
-        results = evaluate(ds)
+        results = evaluate(ds, REGISTRY)
         assert next(r for r in results if r.claim.id == "ort-broadest-models").outcome.verdict == expected
         edge = next(e for e in draw(ds, results, "cpu") if "Just works" in e.condition)
         assert edge.verdict == expected
@@ -129,11 +135,14 @@ def test_autotuning_vs_hand_schedules(tmp_path: Path, auto_s: float, expected: s
 
 
 def test_tuning_curve_points_count_as_auto_tuned_kernels(tmp_path: Path) -> None:
-    from analysis.synthetic import tuning_point
+    from tests.synthetic_runs import tuning_point
     records = _ladder({"naive": 0.5, "parallel": 0.02})
     write_run(tmp_path, M, "20260101T000000Z-aaaa", records)
-    write_tuning(tmp_path, M, [tuning_point("matmul", "1024x1024x1024", "xgb", b, t, s, flops=2 * 1024 ** 3)
-                               for b, t, s in ((0, 0.0, 0.5), (64, 60.0, 0.03), (256, 200.0, 0.01))])
+    points = [tuning_point("matmul", "1024x1024x1024", "xgb", b, t, s, flops=2 * 1024 ** 3)
+              for b, t, s in ((0, 0.0, 0.5), (64, 60.0, 0.03), (256, 200.0, 0.01))]
+    write_tuning(tmp_path, M, points)  # timed in their own tuning run: never paired with the schedules run
+    assert verdict(Dataset(load_results(tmp_path)), "autotune-beats-hand-tvm") == "inconclusive"
+    write_tuning(tmp_path, M, [{**p, "run_id": "20260101T000000Z-aaaa"} for p in points])  # same run as the ladder
     ds = Dataset(load_results(tmp_path))
     assert verdict(ds, "autotune-beats-hand-tvm") == "supported"  # 0.02 s hand vs 0.01 s after 256 trials
     (result,) = evaluate(ds, (claim("autotune-beats-hand-tvm"),))
@@ -163,7 +172,7 @@ def test_gpu_claims_and_flowchart_appear_with_gpu_results(tmp_path: Path) -> Non
     write_run(tmp_path, "nvidia-h100", "20260101T000000Z-gggg", gpu)
     write_run(tmp_path, M, "20260101T000000Z-cccc", [ok("torch-eager", "default", "matmul", "a", 1e-3)])
     ds = Dataset(load_results(tmp_path))
-    results = evaluate(ds)
+    results = evaluate(ds, REGISTRY)
     gpu_result = next(r for r in results if r.claim.id == "triton-best-gpu")
     assert gpu_result.machine == "nvidia-h100" and gpu_result.outcome.verdict == "supported"
     edge = next(e for e in draw(ds, results, "gpu") if e.condition == "NVIDIA GPU only")

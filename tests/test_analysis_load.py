@@ -45,7 +45,7 @@ def test_committed_results_load_cleanly() -> None:
 
 
 def test_analysis_checks_skip_unusable_records_and_keep_the_rest(tmp_path: Path) -> None:
-    from analysis.synthetic import ok, write_run
+    from tests.synthetic_runs import ok, write_run
     good = ok("numpy", "default", "mm", "a", 1e-3)
     nan_median = ok("tvm", "default", "mm", "a", 1e-3)
     nan_median["timing"]["median_s"] = -1.0
@@ -64,14 +64,14 @@ def test_analysis_checks_skip_unusable_records_and_keep_the_rest(tmp_path: Path)
 
 
 def test_a_cell_written_twice_keeps_the_last_line(tmp_path: Path) -> None:
-    from analysis.synthetic import ok, write_run
+    from tests.synthetic_runs import ok, write_run
     write_run(tmp_path, "box", "r1", [ok("numpy", "default", "mm", "a", 1e-3), ok("numpy", "default", "mm", "a", 2e-3)])
     loaded = load_results(tmp_path)
     assert list(loaded.records["median_s"]) == [2e-3] and "recorded twice" in loaded.problems[0]
 
 
 def test_old_records_get_their_suite_from_their_kind(tmp_path: Path) -> None:
-    from analysis.synthetic import ok, write_run
+    from tests.synthetic_runs import ok, write_run
     old_op, old_model = ok("numpy", "default", "mm", "a", 1e-3), ok("numpy", "default", "mlp", "b1", 1e-3)
     del old_op["suite"], old_model["suite"]
     old_model["kind"] = "model"
@@ -80,7 +80,7 @@ def test_old_records_get_their_suite_from_their_kind(tmp_path: Path) -> None:
 
 
 def test_tuning_curves_load_and_bad_lines_are_reported(tmp_path: Path) -> None:
-    from analysis.synthetic import write_tuning
+    from tests.synthetic_runs import write_tuning
     path = write_tuning(tmp_path, "box", [
         {"workload": "mm", "case": "a", "cost_model": "xgb", "trials": 32, "tuning_s": 40.0, "best_gflops": 90.0},
         {"workload": "mm", "case": "a", "variant": "random", "trials": 32, "tuning_s": 40.0, "best_median_s": 0.01,
@@ -105,7 +105,7 @@ def test_parquet_export_round_trips(tmp_path: Path) -> None:
     import pandas as pd
 
     from analysis.load import write_parquet
-    from analysis.synthetic import failed, ok, write_run
+    from tests.synthetic_runs import failed, ok, write_run
     write_run(tmp_path, "box", "r1", [ok("numpy", "default", "mm", "a", 1e-3, details={"blas": "openblas"}),
                                       failed("tvm", "tuned", "mm", "a", "crash", "SIGSEGV", traceback="<tb>")])
     loaded = load_results(tmp_path)

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import pytest
 
 from analysis.cli import main
-from analysis.synthetic import XSS, demo
+from tests.synthetic_runs import XSS, demo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Request

@@ -10,8 +10,8 @@ import pytest
 
 from analysis.cli import main
 from analysis.site import MARKER
-from analysis.synthetic import XSS, demo
 from suites.machine import REPO_ROOT
+from tests.synthetic_runs import XSS, demo
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,33 @@ def test_selecting_runs(results: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "in 1 runs" in capsys.readouterr().out
 
 
+def _two_generations(folder: Path) -> None:
+    from tests.synthetic_runs import ok, write_run
+    for run_id, family, cpu in (("20260101T000000Z-zen4", "25/17", "AMD EPYC 9R14"),
+                                ("20260102T000000Z-zen5", "26/2", "AMD EPYC 9R45")):
+        write_run(folder, "amd-epyc-2c", run_id, [ok("numpy", "default", "mm", "a", 1e-3)],
+                  machine_info={"cpu_model": cpu, "cpu_family_model": family})
+
+
+def test_two_cpu_generations_are_never_pooled(tmp_path: Path) -> None:
+    _two_generations(tmp_path / "results")
+    argv = ["report", "--results-dir", str(tmp_path / "results"), "--out", str(tmp_path / "site")]
+    proc = subprocess.run([sys.executable, "-m", "analysis", *argv], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "25/17" in proc.stderr and "26/2" in proc.stderr and "--machine" in proc.stderr
+    assert not (tmp_path / "site").exists()
+
+
+def test_machine_chooses_one_generation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _two_generations(tmp_path / "results")
+    argv = ["report", "--results-dir", str(tmp_path / "results"), "--out", str(tmp_path / "site")]
+    assert main([*argv, "--machine", "26/2"]) == 0
+    out = capsys.readouterr().out
+    assert "1 records in 1 runs" in out and "CPU generation 26/2" in out
+    assert main([*argv, "--machine", "27/1"]) == 2
+    assert "choices: 25/17, 26/2, amd-epyc-2c" in capsys.readouterr().err
+
+
 def test_committed_results_give_a_report() -> None:
     """The real runs under results/ load without a skipped line and yield a verdict for every claim."""
     from analysis.registry import REGISTRY
@@ -101,7 +128,7 @@ def test_committed_results_give_a_report() -> None:
 
 
 def test_committed_reads_only_what_git_tracks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from analysis.synthetic import ok, write_run
+    from tests.synthetic_runs import ok, write_run
     write_run(tmp_path, "box", "20260101T000000Z-0001", [ok("numpy", "default", "mm", "a", 1e-3)])
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
     subprocess.run([*git, "init", "-q"], check=True)

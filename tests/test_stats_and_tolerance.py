@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
 
-from suites.stats import RepeatPolicy, bootstrap_median_ci, repeat, summarize
+from suites.stats import RESAMPLES, RepeatPolicy, boot_medians, median_ci, repeat, summarize, timing_processes
 from suites.tolerance import tolerance, verify
 
 
@@ -27,13 +28,13 @@ def test_bootstrap_ci_covers_the_true_median() -> None:
     covered = 0
     for _ in range(100):
         sample = rng.lognormal(mean=0.0, sigma=0.5, size=60)  # true median exp(0) = 1
-        lo, hi = bootstrap_median_ci(sample, seed=int(rng.integers(1 << 30)))
+        lo, hi = median_ci([sample.tolist()], key=str(rng.integers(1 << 30)))
         covered += lo <= 1.0 <= hi
     assert 85 <= covered <= 100  # nominal 95%
 
 
 def test_bootstrap_ci_is_narrow_for_tight_samples() -> None:
-    lo, hi = bootstrap_median_ci(np.full(50, 2.5))
+    lo, hi = median_ci([[2.5] * 50])
     assert lo == hi == 2.5
 
 
@@ -45,10 +46,68 @@ def test_repeat_honours_min_runs_and_min_time() -> None:
 
 
 def test_repeat_stops_at_max_time_with_a_floor() -> None:
-    import time
-
     samples = repeat(lambda: time.sleep(0.02), RepeatPolicy(min_runs=1000, min_time_s=100, max_time_s=0.05))
     assert 3 <= len(samples) <= 6
+
+
+def test_repeat_never_stops_before_min_time_for_fast_runs() -> None:
+    """The run cap used to stop microsecond kernels after 2000 runs, well short of the documented 1 s."""
+    policy = RepeatPolicy(min_runs=10, min_time_s=0.2, max_time_s=5.0, max_runs=50)
+    start = time.perf_counter()
+    samples = repeat(lambda: sum(range(100)), policy)
+    assert time.perf_counter() - start >= 0.2 and len(samples) > 50
+    assert not policy.done(10_000, 0.19) and policy.done(10_000, 0.2) and policy.done(3, 5.0)
+    assert not policy.done(2, 5.0)  # the floor holds even past max_time_s
+
+
+def test_summary_ci_is_seeded_by_the_cell_key() -> None:
+    samples = list(np.linspace(1.0, 2.0, 51))
+    assert summarize(samples)["ci95_median_s"] == summarize(samples, key="")["ci95_median_s"]
+    assert boot_medians([samples], "a").size == RESAMPLES
+    assert np.array_equal(boot_medians([samples], "a"), boot_medians([samples], "a"))
+    assert summarize(samples, key="a")["ci95_median_s"] == list(median_ci([samples], "a"))
+
+
+@pytest.mark.parametrize("n", [7, 50, 51])
+def test_one_process_bootstrap_has_the_resampling_distribution(n: int) -> None:
+    """The order-statistic draw of one process's bootstrap medians matches resampling the samples outright."""
+    rng = np.random.default_rng(n)
+    x = rng.lognormal(0.0, 0.5, n)
+    brute = np.median(x[rng.integers(0, n, size=(20_000, n))], axis=1)
+    fast = np.concatenate([boot_medians([x.tolist()], f"k{i}") for i in range(10)])
+    q = [0.025, 0.25, 0.5, 0.75, 0.975]
+    assert np.allclose(np.quantile(fast, q), np.quantile(brute, q), rtol=0.03)
+    if n % 2:  # an odd resample's median is one of the samples
+        assert set(fast) <= set(x)
+
+
+def test_summary_of_several_processes_keeps_them() -> None:
+    timing = summarize([1.0, 2.0, 3.0, 10.0, 11.0, 12.0], processes=[[1.0, 2.0, 3.0], [10.0, 11.0, 12.0]])
+    assert [p["median_s"] for p in timing["processes"]] == [2.0, 11.0]
+    assert timing_processes(timing) == [[1.0, 2.0, 3.0], [10.0, 11.0, 12.0]]
+    assert timing_processes({"samples_s": [1.0, 2.0]}) == [[1.0, 2.0]]  # no processes: one process
+    lo, hi = timing["ci95_median_s"]
+    assert lo <= 2.5 and hi >= 10.5  # either process alone may be the whole truth
+
+
+def _process_cells(rng: np.random.Generator, cells: int) -> list[list[list[float]]]:
+    """Cells of 5 processes whose true medians differ by a random 10% offset, 200 samples each with 1% jitter; the
+    population median (over processes) is 1.0."""
+    out = []
+    for _ in range(cells):
+        medians = 1.0 + 0.1 * rng.standard_normal(5)
+        out.append([(m * (1.0 + 0.01 * rng.standard_normal(200))).tolist() for m in medians])
+    return out
+
+
+def test_hierarchical_bootstrap_covers_the_population_median() -> None:
+    """Between-process variance must enter the CI: resampling the pooled samples alone hides it."""
+    cells = _process_cells(np.random.default_rng(7), 150)
+    hierarchical = [median_ci(processes, f"cell{i}") for i, processes in enumerate(cells)]
+    covered = sum(lo <= 1.0 <= hi for lo, hi in hierarchical)
+    assert covered >= 0.90 * len(cells)
+    pooled = [median_ci([[s for p in processes for s in p]], f"cell{i}") for i, processes in enumerate(cells[:40])]
+    assert sum(lo <= 1.0 <= hi for lo, hi in pooled) <= 0.3 * 40  # the per-sample bootstrap: far too narrow
 
 
 def test_tolerance_rule() -> None:

@@ -2,7 +2,8 @@
 
 The seed's stars are transcribed from 000_84592de20c79ad1d.txt ("2. Comparison Matrix"); the measured stars are
 computed here from the newest records. Dimensions no harness on this machine can measure are shown as
-"not measured", citing the seed.
+"not measured", citing the seed. A system whose every cell was refused before running (no GPU for a GPU-only
+backend, no support) is "not measured" too, never ✗: a cell that could not run is no evidence.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.aggregate import Dataset, GeomeanRow, coverage_by_backend, effective_compile, geomeans
+from analysis.aggregate import GeomeanRow, coverage_by_backend, geomeans
+from analysis.compile_cost import effective_compile
+from analysis.dataset import REFUSED, Dataset
 from analysis.links import PAGES, suite_href
 
 SEED = "000_84592de20c79ad1d.txt"
@@ -59,7 +62,8 @@ LLM_WORKLOADS = ("attention", "bert", "gpt", "encoder", "decoder", "transformer"
 RULES = {
     "CPU performance": "geomean speedup vs torch eager over the operators and models suites, on the common set of "
                        "cells (each system by its best variant covering >=50% of cells): >=1.5x 5, >=1.1x 4, "
-                       ">=0.9x 3, >=0.5x 2, else 1; no cell ran: ✗",
+                       ">=0.9x 3, >=0.5x 2, else 1; cells tried and none ran: ✗; every cell refused before running "
+                       "(unsupported/unavailable, e.g. no GPU): not measured",
     "GPU performance (NVIDIA)": "as CPU performance, on a GPU machine's results",
     "Auto-tuning": "tuned vs untuned variant of the same system (tvm untuned->tuned, inductor default->max-autotune):"
                    " log2(geomean gain) per median tuning minute per cell (floor 0.1 min): >=2 5, >=1 4, >=0.5 3, "
@@ -102,12 +106,30 @@ def primary_scope(ds: Dataset, target: str) -> tuple[str, str] | None:
     return max(scopes, key=lambda s: (sizes[s], s))
 
 
+def only_workloads(ds: Dataset, workloads: tuple[str, ...] | None) -> Dataset:
+    """The dataset with only the workloads whose name contains one of `workloads` (None: all)."""
+    if workloads is None or ds.cur.empty:
+        return ds
+    return ds.subset(ds.cur["workload"].str.contains("|".join(workloads)))
+
+
+def refused_only(ds: Dataset, scope: tuple[str, str] | None, backend: str) -> int:
+    """How many operator and model cells of `backend` there are on `scope` (None: every machine) when every one was
+    refused before running (0 when any was really attempted, or none exists)."""
+    frame = ds.select(*scope, ok=False) if scope is not None else ds.cur
+    mine = frame[(frame["backend"] == backend) & frame["suite"].isin(["operators", "models"])] if len(frame) else frame
+    return len(mine) if len(mine) and mine["status"].isin(REFUSED).all() else 0
+
+
+def not_measured(refused: int) -> Rating:
+    return Rating(None, f"not measured: all {refused} cells were refused before running (e.g. no GPU here), which "
+                  "is no evidence either way", "not-measured", PAGES["failures"])
+
+
 def best_variants(ds: Dataset, scope: tuple[str, str], workloads: tuple[str, ...] | None = None,
                   ) -> dict[str, list[GeomeanRow]]:
     """system -> its variants' geomean rows, best first (ranked on the common set, then by own geomean)."""
-    if workloads is not None and len(ds.cur):  # LLM proxy: only the transformer workloads
-        ds = ds.subset(ds.cur["workload"].str.contains("|".join(workloads)))
-    rows, _ = geomeans(ds, *scope, ("operators", "models"), "torch-eager")
+    rows, _ = geomeans(only_workloads(ds, workloads), *scope, ("operators", "models"), "torch-eager")
     out = {}
     for system, backend in BACKEND_OF.items():
         mine = [r for r in rows if r.label.split("/")[0] == backend]
@@ -123,6 +145,10 @@ def _performance(ds: Dataset, scope: tuple[str, str] | None, workloads: tuple[st
     out: dict[str, Rating] = {}
     for system, mine in best_variants(ds, scope, workloads).items():
         best = mine[0]
+        refused = refused_only(only_workloads(ds, workloads), scope, BACKEND_OF[system])
+        if refused:
+            out[system] = not_measured(refused)
+            continue
         if best.ranked and best.common:
             est = best.common
             out[system] = Rating(_stars(est.value, SPEEDUP_STARS), f"{best.label}: {est.fmt()} vs eager over "
@@ -174,6 +200,10 @@ def _ease(ds: Dataset) -> dict[str, Rating]:
         if backend not in totals or totals[backend][1] == 0:
             continue
         ok, total = totals[backend]
+        refused = refused_only(ds, None, backend)
+        if ok == 0 and refused:
+            out[system] = not_measured(refused)
+            continue
         if ok == 0:
             out[system] = Rating(0, f"0/{total} cells ran", "measured", PAGES["failures"])
             continue

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
 
 from analysis import charts
-from analysis.aggregate import BASELINES, Dataset
-from analysis.html import Cell, Page, Raw, e, link, pre, table
+from analysis.aggregate import BASELINES, GeomeanRow
+from analysis.dataset import Dataset
+from analysis.html import Cell, Page, Raw, e, fmt, fmt_s, link, num, pre, table
 from analysis.links import PAGES, slug, suite_href, workload_href
+from analysis.load import DISTURBED
 from analysis.report import Report
 
 COST_COLUMNS = (("compile_s", "compile s"), ("export_s", "export s"), ("tuning_s", "tuning s (this run)"),
@@ -19,25 +20,6 @@ COST_COLUMNS = (("compile_s", "compile s"), ("export_s", "export s"), ("tuning_s
                 ("peak_rss_run_mb", "peak RSS run MB"), ("peak_rss_mb", "peak RSS MB"),
                 ("artifact_bytes", "artifact bytes"), ("params", "params"), ("ops_before", "ops before fusion"),
                 ("ops_after", "ops after fusion"))
-
-
-def fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-def fmt_s(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    v = float(value)
-    return f"{v * 1e6:.3g} us" if v < 1e-3 else f"{v * 1e3:.3g} ms" if v < 1 else f"{v:.3g} s"
-
-
-def num(value: Any) -> Cell:
-    return Cell(value, "num")
 
 
 def suite_pages(report: Report) -> dict[str, Page]:
@@ -68,7 +50,7 @@ def suite_page(report: Report, suite: str) -> Page:
                    " labels verifying under half the cells are unranked and shown over their own cells.", "note")
             page.add(table(["backend/variant", "geomean, common set [95% CI]", "geomean, own cells", "verified",
                             "attempted", "cells"], [
-                [r.label, r.common.fmt() if r.ranked and r.common else "unranked", r.own.fmt() if r.own else "-",
+                [r.label, r.common.fmt() if r.ranked and r.common else "unranked", _own(r),
                  num(r.ok_cells), num(r.attempted), num(r.total)]
                 for r in sorted(rows, key=lambda r: -(r.common.value if r.ranked and r.common else 0))]))
             page.chart(charts.geomean_bars(rows, f"{suite} on {machine}: geomean speedup vs {baseline}"))
@@ -81,6 +63,12 @@ def suite_page(report: Report, suite: str) -> Page:
         page.h2("Costs: compile, tuning, first run, memory, artifact", "costs")
         page.add(costs)
     return page
+
+
+def _own(row: GeomeanRow) -> str:
+    if row.own:
+        return row.own.fmt()
+    return "none in the baseline's run" if row.ok_cells else "-"
 
 
 def cost_table(frame: pd.DataFrame) -> Raw | None:
@@ -99,6 +87,11 @@ def _speedup(report: Report, baseline: str, r: dict[str, Any]) -> str:
     hit = t[(t["machine"] == r["machine"]) & (t["device"] == r["device"]) & (t["suite"] == r["suite"])
             & (t["workload"] == r["workload"]) & (t["case"] == r["case"]) & (t["label"] == r["label"])]
     if hit.empty:
+        ok = report.ds.ok
+        base = ok[(ok["machine"] == r["machine"]) & (ok["device"] == r["device"]) & (ok["suite"] == r["suite"])
+                  & (ok["workload"] == r["workload"]) & (ok["case"] == r["case"]) & (ok["backend"] == baseline)]
+        if r["status"] == "ok" and r["backend"] != baseline and len(base) and base.iloc[0]["run_id"] != r["run_id"]:
+            return "none: baseline from another run"
         return ""
     h = hit.iloc[0]
     return f"{h['speedup']:.3g}x [{h['lo']:.3g}, {h['hi']:.3g}]"
@@ -125,7 +118,9 @@ def workload_page(report: Report, suite: str, workload: str) -> Page:
         for r in group.sort_values(["status", "median_s", "label"], na_position="last").to_dict("records"):
             ok = r["status"] == "ok"
             rows.append([
-                r["label"], Cell(r["status"], "ok" if ok else "bad"), num(fmt_s(r["median_s"])),
+                r["label"], Cell(r["status"] + (" (disturbed)" if r.get("disturbed") is True else ""),
+                                 "ok" if ok else "bad", DISTURBED if r.get("disturbed") is True else ""),
+                num(fmt_s(r["median_s"])),
                 num(f"[{fmt_s(r['ci95_low_s'])}, {fmt_s(r['ci95_high_s'])}]" if ok else ""),
                 _speedup(report, "torch-eager", r), _speedup(report, "numpy", r), num(fmt(r.get("gflops"))),
                 num(fmt(r.get("compile_s"))), num(fmt(r.get("first_run_s"))),

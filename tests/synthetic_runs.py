@@ -60,8 +60,10 @@ def _merge(record: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_run(results_dir: Path, machine: str, run_id: str, records: list[dict[str, Any]],
-              calibration: dict[str, float] | None = None, **manifest: Any) -> Path:
-    """Write a run (records + manifest) the way suites.results does; returns the records file."""
+              calibration: dict[str, float] | None = None, machine_info: dict[str, Any] | None = None,
+              **manifest: Any) -> Path:
+    """Write a run (records + manifest) the way suites.results does; returns the records file.
+    `machine_info` adds to the manifest's `machine` (e.g. cpu_family_model, llc_bytes)."""
     folder = results_dir / machine
     path = folder / f"{run_id}.jsonl"
     for record in records:
@@ -72,7 +74,8 @@ def write_run(results_dir: Path, machine: str, run_id: str, records: list[dict[s
         if r["variant"] not in variants[r["backend"]]:
             variants[r["backend"]].append(r["variant"])
     data = {"schema": SCHEMA_VERSION, "run_id": run_id, "created_utc": "2026-01-01T00:00:00Z",
-            "command": "synthetic", "machine": {"slug": machine, "cpu_model": "Synthetic CPU", "usable_cores": 2},
+            "command": "synthetic", "machine": {"slug": machine, "cpu_model": "Synthetic CPU", "usable_cores": 2,
+                                                                 **(machine_info or {})},
             "variants": variants, "versions": {b: {"synthetic": "1.0"} for b in variants}, "sessions": [],
             **manifest}
     if calibration is not None:
@@ -130,7 +133,8 @@ def demo(results_dir: Path) -> None:
     points = [tuning_point("matmul", "1024x1024x1024", model, b, b * 1.5, flops / (g * scale) / 1e9, flops)
               for model, scale in (("xgb", 1.0), ("random", 0.8))
               for b, g in ((0, 10.0), (32, 80.0), (64, 120.0), (128, 150.0), (256, 300.0))]
-    baseline = {"schema": 1, "kind": "baseline", "key": "baseline/matmul/1024x1024x1024/numpy", "workload": "matmul",
+    baseline = {"schema": 1, "kind": "baseline", "run_id": points[0]["run_id"],
+                "key": "baseline/matmul/1024x1024x1024/numpy", "workload": "matmul",
                 "case": "1024x1024x1024", "backend": "numpy", "status": "ok", "gflops": 268.0, "median_s": 0.008}
     deploy = {"schema": 1, "kind": "deploy", "artifact": "kernel", "workload": "matmul", "case": "1024x1024x1024",
               "variant": "xgb-256", "bytes": 23992, "latency_ratio": 1.01, "status": "ok"}

@@ -1,0 +1,110 @@
+"""The loaded runs as the analysis sees them: the newest record of every cell, and the one rule for comparing two
+records: a ratio (speedup, geomean term, ladder step) is only ever formed from two records of the same run.
+
+Runs differ in machine load, frequency and software; a ratio across two runs would measure those too. Where the
+newest records of two cells come from different runs, no ratio is formed and the comparison is shown missing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.load import LoadedResults, latest
+from suites.stats import Estimate, Sample, boot_medians, geomean, ratio
+
+REFUSED = ("unsupported", "unavailable")  # declined before running (no device, no support): nothing was measured
+Row = dict[str, Any]
+Pair = tuple[Row, Row]
+
+
+def label_of(backend: str, variant: str) -> str:
+    return backend if variant == "default" else f"{backend}/{variant}"
+
+
+def target_of(device: str) -> str:
+    """cpu, or gpu for any accelerator device (cuda, rocm, ...)."""
+    return "cpu" if str(device).startswith("cpu") else "gpu"
+
+
+def same_run(pairs: Iterable[Pair]) -> list[Pair]:
+    """The pairs whose two records come from one run (the only pairs a ratio may be formed from)."""
+    return [(a, b) for a, b in pairs if a["run_id"] == b["run_id"]]
+
+
+def fastest_in_one_run(xs: list[Row], ys: list[Row]) -> Pair | None:
+    """The fastest x and the fastest y of the newest run holding both (None when no run holds both)."""
+    runs = sorted({r["run_id"] for r in xs} & {r["run_id"] for r in ys})
+    if not runs:
+        return None
+    x = min((r for r in xs if r["run_id"] == runs[-1]), key=lambda r: r["median_s"])
+    y = min((r for r in ys if r["run_id"] == runs[-1]), key=lambda r: r["median_s"])
+    return x, y
+
+
+class Dataset:
+    """The loaded runs, the newest record of every cell, and a cache of bootstrap medians."""
+
+    def __init__(self, loaded: LoadedResults) -> None:
+        self.loaded = loaded
+        self.all = loaded.records
+        self.cur = latest(loaded.records)
+        if len(self.cur):
+            self.cur = self.cur.assign(label=[label_of(b, v) for b, v in zip(self.cur["backend"], self.cur["variant"],
+                                                                              strict=True)],
+                                       target=[target_of(d) for d in self.cur["device"]])
+        self._boot: dict[tuple[str, str], np.ndarray] = {}
+
+    @cached_property
+    def ok(self) -> pd.DataFrame:
+        if self.cur.empty:
+            return self.cur
+        return self.cur[self.cur["status"] == "ok"]
+
+    def subset(self, keep: Any) -> Dataset:
+        """The same runs with only some current records (a boolean mask over `cur`); the bootstrap cache is shared."""
+        sub = copy.copy(self)
+        sub.cur = self.cur[keep]
+        sub.__dict__.pop("ok", None)
+        return sub
+
+    def scopes(self, target: str | None = None) -> list[tuple[str, str]]:
+        """(machine, device) pairs present, optionally only cpu or gpu ones."""
+        if self.cur.empty:
+            return []
+        pairs = self.cur[["machine", "device"]].drop_duplicates().itertuples(index=False)
+        return sorted((m, d) for m, d in pairs if target is None or target_of(d) == target)
+
+    def sample(self, row: Any) -> Sample:
+        """(median, bootstrap medians) of an ok record (a pandas row or dict), hierarchical over its processes."""
+        key = (row["run_id"], row["cell"])
+        if key not in self._boot:
+            processes = row.get("processes")
+            if not isinstance(processes, list):
+                processes = [row["samples_s"]] if isinstance(row.get("samples_s"), list) else []
+            self._boot[key] = boot_medians(processes, f"{row['run_id']}/{row['cell']}", float(row["median_s"]))
+        return float(row["median_s"]), self._boot[key]
+
+    def ratio(self, numerator: Row, denominator: Row) -> Estimate | None:
+        """median(numerator) / median(denominator) with its CI; None when the records come from different runs."""
+        if numerator["run_id"] != denominator["run_id"]:
+            return None
+        return ratio(self.sample(numerator), self.sample(denominator))
+
+    def geomean(self, pairs: Iterable[Pair]) -> Estimate | None:
+        """Geomean of numerator/denominator over the pairs from one run (pairs across runs are left out)."""
+        return geomean([(self.sample(a), self.sample(b)) for a, b in same_run(pairs)])
+
+    def select(self, machine: str, device: str, suite: str | None = None, ok: bool = True) -> pd.DataFrame:
+        frame = self.ok if ok else self.cur
+        if frame.empty:
+            return frame
+        mask = (frame["machine"] == machine) & (frame["device"] == device)
+        if suite is not None:
+            mask &= frame["suite"] == suite
+        return frame[mask]

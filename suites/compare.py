@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau
 
-from suites.stats import Estimate, cell_replicates, interval
+from suites.stats import Estimate, boot_medians, interval, timing_processes
 
 BASELINE = "torch-eager"
 FALLBACK_BASELINE = "numpy"
@@ -98,6 +98,12 @@ def _two_sided_p(ratio_replicates: np.ndarray) -> float:
     below = float(np.mean(ratio_replicates < 1.0))
     above = float(np.mean(ratio_replicates > 1.0))
     return min(1.0, 2.0 * min(below, above) + 1.0 / ratio_replicates.size)
+
+
+def cell_replicates(record: dict[str, Any]) -> np.ndarray:
+    """The cell's bootstrap medians (hierarchical over its processes), seeded by its key."""
+    timing = record["timing"]
+    return boot_medians(timing_processes(timing), record["cell"], timing["median_s"])
 
 
 def _ok_by_cell(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:

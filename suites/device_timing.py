@@ -27,15 +27,6 @@ L2_FLUSH_BYTES = 256 * 2**20
 MB = 2**20
 
 
-def enough(n: int, elapsed_s: float, policy: RepeatPolicy) -> bool:
-    """The stopping rule of suites.stats.repeat, for a loop that measures its samples another way."""
-    if n >= policy.max_runs:
-        return True
-    if n >= policy.min_runs and elapsed_s >= policy.min_time_s:
-        return True
-    return n >= policy.floor_runs and elapsed_s >= policy.max_time_s
-
-
 class CudaTimer:
     """Times the warm runs of one CUDA cell and reports its GPU memory; `library` is "torch" or "jax"."""
 
@@ -83,7 +74,7 @@ class CudaTimer:
             end.synchronize()
             self.host_samples.append(time.perf_counter() - t0)
             samples.append(start.elapsed_time(end) / 1e3)  # elapsed_time is in milliseconds
-            if enough(len(samples), time.perf_counter() - begin, policy):
+            if policy.done(len(samples), time.perf_counter() - begin):
                 break
         if self.library == "torch":
             self.peak_runs = int(torch.cuda.max_memory_allocated()) - flush.numel() * flush.element_size()
@@ -97,7 +88,7 @@ class CudaTimer:
             t0 = time.perf_counter()
             run()
             samples.append(time.perf_counter() - t0)
-            if enough(len(samples), time.perf_counter() - begin, policy):
+            if policy.done(len(samples), time.perf_counter() - begin):
                 return samples
 
     def report(self) -> dict[str, Any]:

@@ -39,7 +39,10 @@ class RepeatPolicy:
     floor_runs: int = 3
 
     def done(self, n: int, elapsed_s: float) -> bool:
-        """Whether `n` warm runs taking `elapsed_s` seconds in all are enough."""
+        """Whether `n` warm runs taking `elapsed_s` seconds in all are enough. Samples never exceed ten times
+        `max_runs`, so a record stays small (CPU cells batch fast calls instead: calibrate_loops)."""
+        if n >= 10 * self.max_runs:
+            return True
         if elapsed_s >= self.max_time_s:
             return n >= self.floor_runs
         return elapsed_s >= self.min_time_s and n >= min(self.min_runs, self.max_runs)
@@ -48,14 +51,32 @@ class RepeatPolicy:
 QUICK_POLICY = RepeatPolicy(min_runs=5, min_time_s=0.2, max_time_s=3.0, max_runs=500)
 
 
-def repeat(run: Callable[[], Any], policy: RepeatPolicy) -> list[float]:
-    """Time warm runs of `run` with perf_counter until `policy` is satisfied."""
+def calibrate_loops(run: Callable[[], Any], policy: RepeatPolicy, calls: int = 3) -> int:
+    """Calls per timed sample, so that `policy.min_time_s` of warm runs holds at most about `max_runs` samples.
+
+    A kernel of a few microseconds would otherwise store a million samples per record. Like pyperf's loops, a
+    sample of such a kernel is the mean of `loops` back-to-back calls; cells slower than min_time_s / max_runs
+    (0.5 ms by default) keep one call per sample. The calibration calls are warm runs that are not kept.
+    """
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    per_call = max(float(np.median(times)), 1e-9)
+    return max(1, math.ceil(policy.min_time_s / policy.max_runs / per_call))
+
+
+def repeat(run: Callable[[], Any], policy: RepeatPolicy, loops: int = 1) -> list[float]:
+    """Time warm runs of `run` with perf_counter until `policy` is satisfied; each sample is the mean time of
+    `loops` consecutive calls (see calibrate_loops)."""
     samples: list[float] = []
     start = time.perf_counter()
     while True:
         t0 = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - t0)
+        for _ in range(loops):
+            run()
+        samples.append((time.perf_counter() - t0) / loops)
         if policy.done(len(samples), time.perf_counter() - start):
             return samples
 

@@ -19,7 +19,7 @@ from models import get_workload
 from suites import gpu_calibration, gpu_info, proctree
 from suites.benchmark import build_manifest
 from suites.cli import build_parser
-from suites.device_timing import CudaTimer, enough, timer_for
+from suites.device_timing import CudaTimer, timer_for
 from suites.machine import REPO_ROOT
 from suites.matrix import Cell, Selection, expand, resolve
 from suites.runner import CellOptions, cell_environment, run_cell_isolated
@@ -89,10 +89,10 @@ def test_cpu_cells_keep_the_cpu_timer() -> None:
     assert timer_for("cpu", "torch") is None and timer_for("cpu", "jax") is None
 
 
-def test_stopping_rule_matches_the_cpu_loop() -> None:
+def test_cuda_loop_uses_the_one_stopping_rule() -> None:
     policy = RepeatPolicy(min_runs=10, min_time_s=1.0, max_time_s=10.0, max_runs=50, floor_runs=3)
-    assert not enough(9, 5.0, policy) and enough(10, 1.0, policy) and not enough(10, 0.5, policy)
-    assert enough(3, 10.0, policy) and not enough(2, 20.0, policy) and enough(50, 0.0, policy)
+    assert not policy.done(9, 5.0) and policy.done(10, 1.0) and not policy.done(10, 0.5)
+    assert policy.done(3, 10.0) and not policy.done(2, 20.0) and policy.done(500, 0.0)
 
 
 def test_timer_without_cuda_falls_back_to_the_host_clock() -> None:

@@ -8,7 +8,16 @@ import time
 import numpy as np
 import pytest
 
-from suites.stats import RESAMPLES, RepeatPolicy, boot_medians, median_ci, repeat, summarize, timing_processes
+from suites.stats import (
+    RESAMPLES,
+    RepeatPolicy,
+    boot_medians,
+    calibrate_loops,
+    median_ci,
+    repeat,
+    summarize,
+    timing_processes,
+)
 from suites.tolerance import tolerance, verify
 
 
@@ -50,13 +59,21 @@ def test_repeat_stops_at_max_time_with_a_floor() -> None:
     assert 3 <= len(samples) <= 6
 
 
-def test_repeat_never_stops_before_min_time_for_fast_runs() -> None:
-    """The run cap used to stop microsecond kernels after 2000 runs, well short of the documented 1 s."""
+def test_repeat_never_stops_before_min_time_for_fast_runs_and_keeps_records_small() -> None:
+    """The run cap used to stop microsecond kernels after 2000 runs, well short of the documented 1 s; without a
+    cap they would store a million samples. Fast calls are batched instead (loops), so both hold."""
     policy = RepeatPolicy(min_runs=10, min_time_s=0.2, max_time_s=5.0, max_runs=50)
+
+    def run() -> int:
+        return sum(range(100))
+
+    loops = calibrate_loops(run, policy)
+    assert loops > 1 and calibrate_loops(lambda: time.sleep(0.01), policy) == 1
     start = time.perf_counter()
-    samples = repeat(lambda: sum(range(100)), policy)
-    assert time.perf_counter() - start >= 0.2 and len(samples) > 50
-    assert not policy.done(10_000, 0.19) and policy.done(10_000, 0.2) and policy.done(3, 5.0)
+    samples = repeat(run, policy, loops)
+    assert time.perf_counter() - start >= 0.2 and 10 <= len(samples) <= 500
+    assert not policy.done(499, 0.19) and policy.done(499, 0.2) and policy.done(3, 5.0)
+    assert policy.done(500, 0.0)  # the hard cap: ten times max_runs
     assert not policy.done(2, 5.0)  # the floor holds even past max_time_s
 
 

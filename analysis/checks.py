@@ -157,7 +157,8 @@ def autotune_beats_hand_tvm(ds: Dataset, machine: str, device: str) -> Outcome:
         return Outcome("inconclusive", "no run holds a schedule-suite cell with both a hand TE schedule and a "
                        "MetaSchedule one (tuning curves are their own runs)")
     est = ds.geomean(pairs)
-    return Outcome(directional(est), f"best hand schedule latency / MetaSchedule latency, geomean over {len(pairs)} "
+    verdict = directional(est, band=ds.band)
+    return Outcome(verdict, f"best hand schedule latency / MetaSchedule latency, geomean over {len(pairs)} "
                    f"cells: {est.fmt()}", est, evidence=(("tuning curves", PAGES["tuning"]),
                                                          *(cell_link(x) for x, _ in pairs)))
 
@@ -170,7 +171,8 @@ def autotune_beats_hand_halide(ds: Dataset, machine: str, device: str) -> Outcom
     if not pairs:
         return Outcome("inconclusive", "no run holds a Halide cell with both a hand schedule and an autoscheduled one")
     est = ds.geomean(pairs)
-    return Outcome(directional(est), f"Halide hand / best autoscheduler latency, geomean over {len(pairs)} cells: "
+    verdict = directional(est, band=ds.band)
+    return Outcome(verdict, f"Halide hand / best autoscheduler latency, geomean over {len(pairs)} cells: "
                    f"{est.fmt()}", est, evidence=tuple(cell_link(y) for _, y in pairs))
 
 
@@ -203,8 +205,9 @@ def vendor_beats_generated(ds: Dataset, machine: str, device: str) -> Outcome:
         keys = [k for k in sorted(set(tvm) & set(eager)) if tvm[k]["run_id"] == eager[k]["run_id"]]
         if keys:
             est = ds.geomean([(tvm[k], eager[k]) for k in keys])
-            return Outcome(directional(est), f"tvm/{variant} latency / torch eager (oneDNN/BLAS) latency on "
-                           f"{len(keys)} matmul and conv2d cells: {est.fmt()}", est,
+            verdict = directional(est, band=ds.band)
+            return Outcome(verdict, f"tvm/{variant} latency / torch eager (oneDNN/BLAS) latency on "
+                                    f"{len(keys)} matmul and conv2d cells: {est.fmt()}", est,
                            evidence=tuple(cell_link(tvm[k]) for k in keys))
     return Outcome("inconclusive", "no matmul/conv2d operator cell with both torch-eager and tvm in one run")
 
@@ -271,7 +274,8 @@ def numpy_beats_hand(ds: Dataset, machine: str, device: str) -> Outcome:
     if not pairs:
         return Outcome("inconclusive", "no run holds a matmul size with both a hand TE schedule and NumPy")
     est = ds.geomean(pairs)
-    return Outcome(directional(est), f"best hand schedule latency / NumPy (OpenBLAS) latency over {len(pairs)} "
+    verdict = directional(est, band=ds.band)
+    return Outcome(verdict, f"best hand schedule latency / NumPy (OpenBLAS) latency over {len(pairs)} "
                    f"sizes: {est.fmt()}", est, evidence=tuple(cell_link(h) for h, _ in pairs))
 
 
@@ -283,7 +287,8 @@ def tvm_beats_openmp(ds: Dataset, machine: str, device: str) -> Outcome:
     if not pairs:
         return Outcome("inconclusive", "no run holds a matmul size with both a C+OpenMP and a TVM schedule")
     est = ds.geomean(pairs)
-    return Outcome(directional(est), f"best C+OpenMP latency / best TVM schedule latency over {len(pairs)} sizes: "
+    verdict = directional(est, band=ds.band)
+    return Outcome(verdict, f"best C+OpenMP latency / best TVM schedule latency over {len(pairs)} sizes: "
                    f"{est.fmt()}", est, evidence=tuple(cell_link(o) for o, _ in pairs))
 
 
@@ -305,7 +310,7 @@ def fusion_beats_eager(ds: Dataset, machine: str, device: str) -> Outcome:
             found[best[0]] = best[1]
     if not found:
         return Outcome("inconclusive", "no memory-bound operator cells for the fusing compilers yet")
-    verdicts = {directional(e) for e in found.values()}
+    verdicts = {directional(e, band=ds.band) for e in found.values()}
     verdict = verdicts.pop() if len(verdicts) == 1 else "inconclusive"
     detail = "; ".join(f"{k} {v.fmt()} vs eager" for k, v in found.items())
     return Outcome(verdict, f"geomean speedup on {', '.join(MEMORY_BOUND)}: {detail}", None, "",
@@ -340,7 +345,8 @@ def triton_fastest_gpu(ds: Dataset, machine: str, device: str) -> Outcome:
     if not pairs:
         return Outcome("inconclusive", "no run holds a GPU operator cell with Triton and another backend")
     est = ds.geomean(pairs)
-    return Outcome(directional(est), f"fastest other backend / Triton over {len(pairs)} cells: {est.fmt()}", est,
+    verdict = directional(est, band=ds.band)
+    return Outcome(verdict, f"fastest other backend / Triton over {len(pairs)} cells: {est.fmt()}", est,
                    evidence=(("operators suite", suite_href("operators")),))
 
 

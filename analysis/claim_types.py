@@ -58,13 +58,15 @@ class ClaimResult:
     outcome: Outcome
 
 
-def directional(estimate: Estimate | None, threshold: float = 1.0) -> str:
-    """supported: the whole CI above the threshold; refuted: the whole CI below it; else inconclusive."""
+def directional(estimate: Estimate | None, threshold: float = 1.0, band: float = 0.0) -> str:
+    """supported: the whole CI above threshold x (1 + band); refuted: the whole CI below it (the other way, or no
+    practical difference: inside the run-to-run noise band); else inconclusive (the CI straddles the edge)."""
     if estimate is None:
         return "inconclusive"
-    if estimate.lo > threshold:
+    edge = threshold * (1.0 + band)
+    if estimate.lo > edge:
         return "supported"
-    if estimate.hi < threshold:
+    if estimate.hi < edge:
         return "refuted"
     return "inconclusive"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analysis.html import Page, join, link, table, tag, verdict_badge
-from analysis.links import slug
+from analysis.links import PAGES, slug
 from analysis.report import Report
 
 
@@ -11,6 +11,12 @@ def claims_page(report: Report) -> Page:
     page = Page("Claims registry")
     page.p("Each claim is quoted from a seed document, tested by the stated query on the newest records, and given "
            "a verdict by the stated rule. 'Inconclusive' includes 'no data yet'.", "note")
+    state = report.ds.reproducibility
+    page.p(join([f"A claim that something is faster must clear the run-to-run noise band, +-{100 * state.band:.1f}% "
+                 f"({'measured on the newest pair of runs' if state.measured else 'the default: no pair measured'}"
+                 "; see ", link("Reproducibility", PAGES["reproducibility"]),
+                 "): a ratio whose whole CI lies inside it is no practical difference and refutes the claim; one "
+                 "whose CI straddles its edge is inconclusive."]), "note")
     seen: set[str] = set()
     for result in report.claims:
         claim = result.claim

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.load import LoadedResults, latest
+from analysis.reproducibility import Reproducibility, reproducibility
 from suites.stats import Estimate, Sample, boot_medians, geomean, ratio
 
 REFUSED = ("unsupported", "unavailable")  # declined before running (no device, no support): nothing was measured
@@ -59,6 +60,16 @@ class Dataset:
                                                                               strict=True)],
                                        target=[target_of(d) for d in self.cur["device"]])
         self._boot: dict[tuple[str, str], np.ndarray] = {}
+
+    @cached_property
+    def reproducibility(self) -> Reproducibility:
+        """The newest pair of comparable runs, compared (analysis/reproducibility.py)."""
+        return reproducibility(self.all)
+
+    @property
+    def band(self) -> float:
+        """The run-to-run noise band every "faster" verdict must clear."""
+        return self.reproducibility.band
 
     @cached_property
     def ok(self) -> pd.DataFrame:

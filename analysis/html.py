@@ -162,4 +162,5 @@ def nav_links(suites: Sequence[str]) -> list[tuple[str, str]]:
             *((s.capitalize(), suite_href(s)) for s in suites),
             ("Schedule ladder", PAGES["ladder"]), ("Tuning curves", PAGES["tuning"]),
             ("Roofline", PAGES["roofline"]), ("Compile vs latency", PAGES["compile"]),
-            ("Failures", PAGES["failures"]), ("Environment", PAGES["environment"]), ("Method", PAGES["method"])]
+            ("Failures", PAGES["failures"]), ("Reproducibility", PAGES["reproducibility"]),
+            ("Environment", PAGES["environment"]), ("Method", PAGES["method"])]

@@ -31,6 +31,7 @@ PAGES = {
     "roofline": "roofline.html",
     "compile": "compile.html",
     "failures": "failures.html",
+    "reproducibility": "reproducibility.html",
     "environment": "environment.html",
     "method": "method.html",
 }

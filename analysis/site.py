@@ -1,5 +1,5 @@
 """The static site: writes every page (overview, claims and method; suite and workload pages; ladder, tuning,
-roofline, compile, failures and environment pages), the data exports, and the assets.
+roofline, compile, failures, reproducibility and environment pages), the data exports, and the assets.
 
 The build is deterministic (no clock, sorted inputs, bootstrap seeded by cell) and self-contained: plotly.js and the
 site's own script and style sheet (the files under analysis/assets/, their one source) are copied next to the pages,
@@ -25,6 +25,7 @@ from analysis.load import write_parquet
 from analysis.method_page import method_page
 from analysis.overview_page import overview
 from analysis.report import Report, markdown
+from analysis.reproducibility_page import reproducibility_page
 from analysis.roofline_page import roofline_page
 from analysis.suite_pages import suite_pages
 from analysis.tuning_page import tuning_page
@@ -35,6 +36,7 @@ PAGE_BUILDERS: dict[str, Callable[[Report], Page]] = {
     PAGES["index"]: overview, PAGES["claims"]: claims_page, PAGES["method"]: method_page,
     PAGES["ladder"]: ladder_page, PAGES["tuning"]: tuning_page, PAGES["roofline"]: roofline_page,
     PAGES["compile"]: compile_page, PAGES["failures"]: failures_page, PAGES["environment"]: environment_page,
+    PAGES["reproducibility"]: reproducibility_page,
 }
 
 

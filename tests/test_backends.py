@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from backends import get_backend
+from backends import CellRequest, get_backend
 from models import get_workload, workload_names
 from suites.matrix import Cell
 from suites.runner import CellOptions, run_cell_isolated
@@ -33,7 +33,7 @@ def run_tiny(backend: str, variant: str, workload: str, tmp_path: Path) -> dict:
 @pytest.mark.parametrize("workload", workload_names())
 @pytest.mark.parametrize(("backend", "variant"), VARIANTS)
 def test_backend_verifies_on_tiny_case(backend: str, variant: str, workload: str, tmp_path: Path) -> None:
-    if get_backend(backend).unavailable_reason():
+    if get_backend(backend).missing_requirement:
         pytest.fail(f"{backend} is not installed: the test environment must have every CPU backend")
     result = run_tiny(backend, variant, workload, tmp_path)
     assert result["status"] == "ok", f"{result['status']}: {result['reason']}\n{result.get('traceback', '')}"
@@ -51,5 +51,5 @@ def test_expensive_variant_verifies(backend: str, variant: str, workload: str, t
 def test_triton_is_unsupported_on_cpu_with_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
     workload = get_workload("matmul")
-    reason = get_backend("triton").unsupported_reason(workload, workload.case("256x256x256"), "default", "cpu")
-    assert reason and "CPU" in reason
+    skip = get_backend("triton").skip(CellRequest(workload, workload.case("256x256x256"), "default", "cpu"))
+    assert skip and skip.status == "unsupported" and "CPU" in skip.reason

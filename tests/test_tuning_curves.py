@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from backends import get_backend
-from backends.tvm_ms import PROGRESS_FILE, RECORDS_FILE, best_record, parse_variant
+from backends.tvm.metaschedule import PROGRESS_FILE, RECORDS_FILE, best_record, parse_variant
+from backends.tvm.tuning_curves import budgets_up_to, main, read_points
 from suites.machine import machine_slug
-from suites.tuning_curves import budgets_up_to, main, read_points
 
 
 def write_series(directory: Path, run_secs: list[float], progress: list[tuple[int, float]]) -> Path:
@@ -44,7 +44,7 @@ def test_budgets_and_variants() -> None:
     assert parse_variant("random-64") == ("random", 64)
     with pytest.raises(ValueError):
         parse_variant("sgd-64")
-    assert get_backend("tvm-ms").suites == ()
+    assert get_backend("tvm-ms").capabilities.suites == ()
 
 
 @pytest.mark.parametrize("argv", [

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, Capabilities, Prepared, Task, Unsupported
+from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, Unsupported, unsupported
 from backends.graph_study import GRAPH_STUDY_MODELS
 from backends.onnx_export import export_onnx
 from backends.tvm.common import host_target
@@ -55,6 +55,10 @@ class TvmBackend(Backend):
         levels = tuple(GRAPH_LEVELS) if workload.name in self.graph_study else ()
         return ("untuned", "tuned", "onnx-untuned", "onnx-tuned", *levels)
 
+    def skip(self, request: CellRequest) -> Skip | None:
+        return super().skip(request) or unsupported(
+            None if request.variant in self.variants else f"unknown tvm variant {request.variant!r}")
+
     def prepare(self, task: Task) -> Prepared:
         import tvm
         from tvm import relax
@@ -69,15 +73,13 @@ class TvmBackend(Backend):
         target, details["target"] = host_target(task.threads)
         # The default pipeline: legalize and lower (tuned modules arrive legalized and fused already).
         pipeline = relax.get_pipeline("default")
-        if level == "untuned":
-            details["pipeline"] = "default"
-        elif level == "tuned":
+        if level == "tuned":
             mod = tune(task, mod, target, details)
         elif level in GRAPH_LEVELS:
             details["pipeline"] = f"{level}: {GRAPH_LEVELS[level]}"
             pipeline = graph_level_pipeline(level, target)
-        else:
-            raise Unsupported(f"unknown tvm variant {task.variant!r}")
+        else:  # "untuned" (skip refuses any other variant)
+            details["pipeline"] = "default"
 
         with target:
             lowered = pipeline(mod)

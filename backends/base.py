@@ -155,6 +155,10 @@ class Backend(ABC):
         """The variants that apply to this workload and case (all of `variants` unless a backend narrows it)."""
         return self.variants
 
+    def accepts_variant(self, variant: str) -> bool:
+        """Whether `variant` names a variant of this backend (open-ended families, e.g. trial budgets, override it)."""
+        return variant in self.variants
+
     @cached_property
     def missing_requirement(self) -> str | None:
         """The first missing module or command (what `skip` records as "unavailable"; `suites list` shows it)."""
@@ -174,6 +178,9 @@ class Backend(ABC):
         """None to run the cell, or why not. Adapters add their own rules as `super().skip(request) or ...`."""
         if self.missing_requirement:
             return Skip(UNAVAILABLE, self.missing_requirement)
+        if not self.accepts_variant(request.variant):
+            valid = ", ".join(self.variants)
+            return Skip(UNSUPPORTED, f"unknown {self.name} variant {request.variant!r} (valid: {valid})")
         return unsupported(self.capabilities.refusal(self.name, request))
 
     def precision_reason(self, precision: str, device: str) -> str | None:

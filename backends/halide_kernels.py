@@ -49,12 +49,8 @@ class HalideBackend(Backend):
         return self.variants
 
     def skip(self, request: CellRequest) -> Skip | None:
-        reason = None
-        if request.workload.name not in CASES:
-            reason = "mlcompare's Halide pipelines are matmul and conv2d only"
-        elif request.variant not in self.variants:
-            reason = f"unknown halide variant {request.variant!r}"
-        return super().skip(request) or unsupported(reason)
+        return super().skip(request) or unsupported(
+            "mlcompare's Halide pipelines are matmul and conv2d only" if request.workload.name not in CASES else None)
 
     def prepare(self, task: Task) -> Prepared:
         import halide as hl

@@ -114,3 +114,14 @@ def test_adapters_import_neither_heavy_libraries_nor_the_suite() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
     assert backends.__file__ and Path(backends.__file__).parent == REPO_ROOT / "backends"
+
+
+def test_unknown_variants_are_refused_and_budget_variants_are_open_ended() -> None:
+    workload = get_workload("matmul")
+    case = workload.case(workload.tiny_case)
+    skip = get_backend("numpy").skip(CellRequest(workload, case, "blocked"))
+    assert skip is not None and skip.reason == "unknown numpy variant 'blocked' (valid: default)"
+    tvm_ms = get_backend("tvm-ms")
+    if tvm_ms.missing_requirement is None:
+        assert tvm_ms.skip(CellRequest(workload, case, "xgb-8")) is None  # a budget not in its standard list
+        assert tvm_ms.skip(CellRequest(workload, case, "sgd-8")) is not None

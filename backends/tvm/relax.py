@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, Unsupported, unsupported
+from backends.base import Backend, Capabilities, Prepared, Task, Unsupported
 from backends.graph_study import GRAPH_STUDY_MODELS
 from backends.onnx_export import export_onnx
 from backends.tvm.common import host_target
@@ -54,10 +54,6 @@ class TvmBackend(Backend):
             return ("untuned", "tuned")
         levels = tuple(GRAPH_LEVELS) if workload.name in self.graph_study else ()
         return ("untuned", "tuned", "onnx-untuned", "onnx-tuned", *levels)
-
-    def skip(self, request: CellRequest) -> Skip | None:
-        return super().skip(request) or unsupported(
-            None if request.variant in self.variants else f"unknown tvm variant {request.variant!r}")
 
     def prepare(self, task: Task) -> Prepared:
         import tvm

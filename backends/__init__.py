@@ -1,4 +1,5 @@
-"""Backend registry: adding a backend is one module plus one line in BACKEND_MODULES."""
+"""Backend registry: adding a backend is one module plus one line in BACKEND_MODULES (tests/example_backend.py is a
+complete adapter in one file; backends/base.py documents the interface)."""
 
 from __future__ import annotations
 

@@ -8,9 +8,10 @@ Lifecycle of one cell (suites/cell.py), each step in the cell's own subprocess e
    imported.
 3. `prepare(task)` exports/imports/compiles/tunes (timed as compile_s) and returns a `Prepared`; it never runs the
    workload. It raises `Unsupported` only for what shows up late (e.g. a frontend without a converter for an op).
-4. warm-up: the first `Prepared.run()`, timed as first_run_s for every backend (a lazy JIT compiles here: the
-   adapter says so with details["first_call_compiles"]), then `Prepared.after_first_run()` adds details only known
-   then (e.g. an autotuner's pick).
+4. warm-up: the first `Prepared.run()`, timed as first_run_s for every backend (a lazy JIT compiles in it, or a
+   library searches its algorithms: adapters flag that with details["first_call_compiles"] or
+   details["first_call_autotunes"]), then `Prepared.after_first_run()` adds details only known then (e.g. the
+   config an autotuner picked).
 5. warm runs: `Prepared.run()` runs one inference on the prepared inputs, synchronised; `Prepared.fetch(out)` copies
    the output to a host NumPy array (not timed). The first and the last outputs are verified.
 """

@@ -53,7 +53,7 @@ class CublasBackend(Backend):
         # cuDNN's algorithm search (benchmark mode) and attention plan happen on the first call, in first_run_s.
         details: dict[str, Any] = {"library_call": LIBRARY_CALLS[task.workload.name],
                                    "cudnn_version": torch.backends.cudnn.version(), "cuda_runtime": torch.version.cuda,
-                                   "cudnn_benchmark": True, "first_call_autotunes": True}
+                                   "cudnn_benchmark": True, "first_call_autotunes": task.workload.name != "matmul"}
         if task.workload.name == "attention":
             fn, details["sdpa_backend"] = _sdpa_restricted(fn, get_precision(task.dtype).storage)
         return torch_prepared(task, fn, details)

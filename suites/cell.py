@@ -65,15 +65,17 @@ def warm_up(prepared: Prepared) -> tuple[np.ndarray, float]:
     return prepared.fetch(out), seconds
 
 
+def _json_error(error: float) -> float | None:
+    return None if error == float("inf") else error  # JSON has no Infinity
+
+
 def _verification(first: Verdict, last: Verdict | None = None) -> dict[str, Any]:
-    """The record's `verification`: the worse of the first and the last warm run's errors (JSON has no Infinity)."""
+    """The record's `verification`: the worse of the first and the last warm run's errors, and both."""
     verdicts = [v for v in (first, last) if v is not None]
-    worst = max(v.error for v in verdicts)
-    fields: dict[str, Any] = {"error": worst if worst != float("inf") else None, "tolerance": first.tolerance,
+    fields: dict[str, Any] = {"error": _json_error(max(v.error for v in verdicts)), "tolerance": first.tolerance,
                               "passed": all(v.passed for v in verdicts)}
     if last is not None:
-        fields.update(first_run_error=first.error if first.error != float("inf") else None,
-                      last_run_error=last.error if last.error != float("inf") else None)
+        fields.update(first_run_error=_json_error(first.error), last_run_error=_json_error(last.error))
     return fields
 
 

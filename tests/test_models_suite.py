@@ -121,3 +121,14 @@ def test_graph_level_study_changes_the_graph(tmp_path: Path, monkeypatch: pytest
     kernels = [tvm[v]["ops_after"] for v in ("untuned", "untuned-O1", "untuned-O2")]
     # O1 decomposes BatchNorm into elementwise kernels (more of them), which O2's fusion then merges into the convs.
     assert kernels[2] < min(kernels[0], kernels[1]), kernels
+
+
+def test_tvm_trial_budgets_are_the_backends_per_workload_table() -> None:
+    from backends.tvm.workload_settings import trials_per_task
+
+    budgets = {name: trials_per_task(get_workload(name)) for name in workload_names()}
+    operators = {name: 32 for name in workload_names() if get_workload(name).kind == "operator"}
+    assert budgets == {**operators, "mlp": 32, "resnet18": 8, "mobilenet_v2": 8, "bert_encoder": 8, "gpt_decoder": 8}
+    assert trials_per_task(SimpleNamespace(name="user_model", kind="model")) == 16  # any other network
+    assert not any(hasattr(get_workload(m), "tvm_trials_per_task") or hasattr(get_workload(m), "graph_study")
+                   for m in workload_names())  # models/ carries no backend knobs

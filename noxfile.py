@@ -53,13 +53,14 @@ def report(session: nox.Session) -> None:
 
 @nox.session
 def tune(session: nox.Session) -> None:
-    """MetaSchedule tuning curves (long: hours on 2 cores; progress on stderr, records reused from results/cache).
+    """MetaSchedule tuning curves, the TVM backend's study (backends/tvm/tuning_curves.py; long: hours on 2 cores;
+    progress on stderr, records reused from results/cache).
 
     nox -s tune -- --max-trials 512 --workloads matmul --cost-models xgb    (defaults: 256 trials, every series)
-    nox -s tune -- --resume RUN_ID       continue a killed run;   python -m suites.tuning_curves status
+    nox -s tune -- --resume RUN_ID       continue a killed run;   python -m suites tune status
     """
     install(session)
-    session.run("python", "-m", "suites.tuning_curves", "run", *session.posargs, env={"PYTHONHASHSEED": "0"})
+    session.run("python", "-m", "suites", "tune", "run", *session.posargs, env={"PYTHONHASHSEED": "0"})
 
 
 # The GPU matrix: every backend that has a CUDA path, plus those that do not, so that the record says why.

@@ -1,10 +1,11 @@
-"""Backend registry: adding a backend is one module plus one line in BACKEND_MODULES."""
+"""Backend registry: adding a backend is one module plus one line in BACKEND_MODULES (tests/example_backend.py is a
+complete adapter in one file; backends/base.py documents the interface)."""
 
 from __future__ import annotations
 
 import os
 
-from backends.base import Backend, Prepared, Task, Unsupported
+from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, Unsupported
 from models.registry import load_registered
 
 # name -> "module:Class"; modules are imported on first use, and import no heavy library at top level.
@@ -15,16 +16,16 @@ BACKEND_MODULES: dict[str, str] = {
     "xla": "backends.jax_xla:XlaBackend",
     "onnxruntime": "backends.onnx_runtime:OnnxRuntimeBackend",
     "iree": "backends.iree_llvmcpu:IreeBackend",
-    "tvm": "backends.tvm_relax:TvmBackend",
+    "tvm": "backends.tvm.relax:TvmBackend",
     "triton": "backends.triton_kernels:TritonBackend",
     # The vendor-library baseline on CUDA (cuBLAS/cuDNN through torch).
     "cublas": "backends.cuda_libs:CublasBackend",
     # The schedule study (suite "schedules"): hand schedules, autoschedulers, a C baseline.
-    "tvm-te": "backends.tvm_te:TvmTeBackend",
+    "tvm-te": "backends.tvm.te:TvmTeBackend",
     "halide": "backends.halide_kernels:HalideBackend",
     "c-openmp": "backends.c_openmp:COpenMPBackend",
-    # MetaSchedule tuning-curve points (driven by suites/tuning_curves.py; in no matrix suite).
-    "tvm-ms": "backends.tvm_ms:TvmMsBackend",
+    # MetaSchedule tuning-curve points (driven by the study `python -m suites tune`; in no matrix suite).
+    "tvm-ms": "backends.tvm.metaschedule:TvmMsBackend",
 }
 
 
@@ -47,4 +48,5 @@ def get_backend(name: str) -> Backend:
     return backend
 
 
-__all__ = ["Backend", "Prepared", "Task", "Unsupported", "backend_names", "get_backend"]
+__all__ = ["Backend", "Capabilities", "CellRequest", "Prepared", "Skip", "Task", "Unsupported", "backend_names",
+           "get_backend"]

@@ -1,32 +1,106 @@
 """The adapter interface every backend implements (modelled on benchopt's Solver lifecycle).
 
-Lifecycle of one cell, each step in the cell's own subprocess except the first two:
-1. `unavailable_reason()`   (parent, cheap: no heavy import) -> None or why the backend cannot run here.
-2. `unsupported_reason(...)` (parent, metadata only)         -> None or why this workload/case/variant is skipped.
-3. `thread_env(n)`, then `device_env(device)`, are merged into the subprocess environment before any library is
+Lifecycle of one cell (suites/cell.py), each step in the cell's own subprocess except the first:
+1. `skip(request)`  (parent, metadata only, no heavy import) -> None, or a `Skip` saying why the cell is not run:
+   "unavailable" when the backend's modules or commands are missing here, "unsupported" for anything outside its
+   `Capabilities` or its own rules. The cell calls it again before `prepare`, so `prepare` never re-checks.
+2. `thread_env(n)`, then `device_env(device)`, are merged into the subprocess environment before any library is
    imported.
-4. `prepare(task)` exports/imports/compiles/tunes (timed as compile time) and returns a `Prepared`.
-5. `Prepared.run()` runs one inference on the prepared inputs, synchronised; `Prepared.fetch(out)` copies
-   the output to a host NumPy array (not timed).
+3. `prepare(task)` exports/imports/compiles/tunes (timed as compile_s) and returns a `Prepared`; it never runs the
+   workload. It raises `Unsupported` only for what shows up late (e.g. a frontend without a converter for an op).
+4. warm-up: the first `Prepared.run()`, timed as first_run_s for every backend (a lazy JIT compiles in it, or a
+   library searches its algorithms: adapters flag that with details["first_call_compiles"] or
+   details["first_call_autotunes"]), then `Prepared.after_first_run()` adds details only known then (e.g. the
+   config an autotuner picked).
+5. warm runs: `Prepared.run()` runs one inference on the prepared inputs, synchronised; `Prepared.fetch(out)` copies
+   the output to a host NumPy array (not timed). The first and the last outputs are verified.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from models.base import Case, Workload
+from models.workload import Case, Workload
+
+UNAVAILABLE = "unavailable"
+UNSUPPORTED = "unsupported"
 
 
 class Unsupported(Exception):
     """Raised by `prepare` when a backend finds out late that it cannot express a workload."""
+
+
+@dataclass(frozen=True)
+class CellRequest:
+    """What `skip` decides on: one cell's metadata (no inputs, nothing compiled)."""
+
+    workload: Workload
+    case: Case
+    variant: str
+    device: str = "cpu"
+    # The precision (backends.precision name).
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Why a cell is not run, and the status it is recorded with ("unavailable" or "unsupported")."""
+
+    status: str
+    reason: str
+
+
+def unsupported(reason: str | None) -> Skip | None:
+    """A "unsupported" Skip for a reason, None for none: adapters write `super().skip(r) or unsupported(...)`."""
+    return Skip(UNSUPPORTED, reason) if reason else None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can run, declared once; `Backend.skip` refuses every cell outside it."""
+
+    devices: tuple[str, ...] = ("cpu",)
+    # The precisions (backends.precision names) the adapter can run; TF32 only ever on CUDA.
+    precisions: tuple[str, ...] = ("float32",)
+    # The definition of a workload the backend compiles ("numpy", "torch", "jax" or "onnx"), and the variants that
+    # compile another one (e.g. an ONNX import path).
+    definition: str = "torch"
+    variant_definitions: Mapping[str, str] = field(default_factory=dict)
+    # The suites this backend takes part in (schedule-study backends only make sense in "schedules").
+    suites: tuple[str, ...] = ("operators", "models")
+    # Why a device or precision outside the lists above is refused, where a generic sentence would say less.
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def definition_for(self, variant: str) -> str:
+        return self.variant_definitions.get(variant, self.definition)
+
+    def refusal(self, backend: str, request: CellRequest) -> str | None:
+        """None, or why `backend` cannot run the cell: device, definition, precision (in that order)."""
+        if request.device not in self.devices:
+            return self.notes.get(request.device, f"{backend} has no {request.device} target in mlcompare")
+        needed = self.definition_for(request.variant)
+        definitions = request.workload.definitions
+        if needed not in set(definitions) | ({"onnx"} if "torch" in definitions else set()):
+            return (f"{backend}/{request.variant} compiles a {needed} definition; {request.workload.name} has only "
+                    f"{', '.join(definitions)}")
+        return self.precision_refusal(backend, request.dtype, request.device)
+
+    def precision_refusal(self, backend: str, dtype: str, device: str) -> str | None:
+        if dtype not in self.precisions:
+            return self.notes.get(dtype, f"{backend} runs {', '.join(self.precisions)} in mlcompare, not {dtype}")
+        if dtype == "tf32" and device != "cuda":
+            return "TF32 is a mode of NVIDIA tensor cores: no CPU has it"
+        return None
 
 
 @dataclass(frozen=True)
@@ -46,6 +120,10 @@ class Task:
     # Persistent cache shared by runs (tuning records); kept under results/.
     cache_dir: Path = Path(".")
 
+    @property
+    def request(self) -> CellRequest:
+        return CellRequest(self.workload, self.case, self.variant, self.device, self.dtype)
+
 
 @dataclass
 class Prepared:
@@ -55,6 +133,8 @@ class Prepared:
     fetch: Callable[[Any], np.ndarray]
     # Settings actually used and costs beyond compile time (e.g. tuning_s, artifact_bytes, export_s).
     details: dict[str, Any] = field(default_factory=dict)
+    # Called once after the first run: details that exist only then (e.g. the config an autotuner picked).
+    after_first_run: Callable[[], dict[str, Any]] | None = None
 
 
 class Backend(ABC):
@@ -63,29 +143,26 @@ class Backend(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    capabilities: ClassVar[Capabilities] = Capabilities()
     # Python modules that must be importable, and distributions whose versions are recorded.
     modules: ClassVar[tuple[str, ...]] = ()
     packages: ClassVar[tuple[str, ...]] = ()
+    # Executables that must be on PATH, each with a hint for the reason recorded when it is missing.
+    commands: ClassVar[tuple[tuple[str, str], ...]] = ()
     # The library's own thread knob, as recorded in the manifest (env vars come from thread_env).
     thread_knob: ClassVar[str] = ""
-    devices: ClassVar[tuple[str, ...]] = ("cpu",)
-    # The precisions (backends.precision names) the adapter can run; TF32 only ever on CUDA.
-    precisions: ClassVar[tuple[str, ...]] = ("float32",)
-    # The suites this backend takes part in (schedule-study backends only make sense in "schedules").
-    suites: ClassVar[tuple[str, ...]] = ("operators", "models")
-
-    # Which definition of a workload the backend compiles ("numpy", "torch", "jax" or "onnx").
-    definition: ClassVar[str] = "torch"
-
-    def definition_for(self, variant: str) -> str:
-        """The definition a variant compiles (backends with several import paths override this)."""
-        return self.definition
 
     def variants_for(self, workload: Workload, case: Case) -> tuple[str, ...]:
         """The variants that apply to this workload and case (all of `variants` unless a backend narrows it)."""
         return self.variants
 
-    def unavailable_reason(self) -> str | None:
+    def accepts_variant(self, variant: str) -> bool:
+        """Whether `variant` names a variant of this backend (open-ended families, e.g. trial budgets, override it)."""
+        return variant in self.variants
+
+    @cached_property
+    def missing_requirement(self) -> str | None:
+        """The first missing module or command (what `skip` records as "unavailable"; `suites list` shows it)."""
         for module in self.modules:
             try:
                 found = importlib.util.find_spec(module) is not None
@@ -93,25 +170,23 @@ class Backend(ABC):
                 found = False
             if not found:
                 return f"python module {module!r} is not installed"
+        for command, hint in self.commands:
+            if shutil.which(command) is None:
+                return f"{command!r} not found on PATH ({hint})"
         return None
 
-    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
-        if device not in self.devices:
-            return f"{self.name} has no {device} target in mlcompare"
-        needed = self.definition_for(variant)
-        have = set(workload.definitions) | ({"onnx"} if "torch" in workload.definitions else set())
-        if needed not in have:
-            return (f"{self.name}/{variant} compiles a {needed} definition; {workload.name} has only "
-                    f"{', '.join(workload.definitions)}")
-        return None
+    def skip(self, request: CellRequest) -> Skip | None:
+        """None to run the cell, or why not. Adapters add their own rules as `super().skip(request) or ...`."""
+        if self.missing_requirement:
+            return Skip(UNAVAILABLE, self.missing_requirement)
+        if not self.accepts_variant(request.variant):
+            valid = ", ".join(self.variants)
+            return Skip(UNSUPPORTED, f"unknown {self.name} variant {request.variant!r} (valid: {valid})")
+        return unsupported(self.capabilities.refusal(self.name, request))
 
     def precision_reason(self, precision: str, device: str) -> str | None:
-        """None, or why this backend does not run `precision` on `device` (parent, metadata only)."""
-        if precision not in self.precisions:
-            return f"{self.name} runs {', '.join(self.precisions)} in mlcompare, not {precision}"
-        if precision == "tf32" and device != "cuda":
-            return "TF32 is a mode of NVIDIA tensor cores: no CPU has it"
-        return None
+        """Compatibility for tests/test_gpu_suite.py until it asks `skip`: the precision part of `skip`'s checks."""
+        return self.capabilities.precision_refusal(self.name, precision, device)
 
     def thread_env(self, threads: int) -> dict[str, str]:
         """Environment variables that fix the library's thread count (set before import)."""
@@ -132,4 +207,4 @@ class Backend(ABC):
 
     @abstractmethod
     def prepare(self, task: Task) -> Prepared:
-        """Compile `task.workload` for `task.case` and return something that runs it."""
+        """Compile `task.workload` for `task.case` and return something that runs it (without running it)."""

@@ -7,7 +7,6 @@ The compiler is `$CC` or `gcc`; its version goes into the records because it cha
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -18,13 +17,6 @@ SOURCES = Path(__file__).resolve().parent / "c_sources"
 
 def compiler() -> str:
     return os.environ.get("CC", "gcc")
-
-
-def compiler_missing() -> str | None:
-    """None if the C compiler runs, else why not (cheap: no compilation)."""
-    if shutil.which(compiler()) is None:
-        return f"C compiler {compiler()!r} not found on PATH (set CC)"
-    return None
 
 
 def compiler_version() -> str:

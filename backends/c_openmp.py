@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, Prepared, Task, Unsupported
-from backends.c_compile import CFLAGS, SOURCES, compile_c, compiler_missing, compiler_version
-from models.base import Case, Workload
+from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, unsupported
+from backends.c_compile import CFLAGS, SOURCES, compile_c, compiler, compiler_version
 
 FUNCTIONS = {"naive": "matmul_naive", "tiled": "matmul_tiled"}
 TILES = {"TILE_M": 64, "TILE_N": 256, "TILE_K": 128}
@@ -25,25 +24,19 @@ class COpenMPBackend(Backend):
     name = "c-openmp"
     description = "C + OpenMP matmul (naive and tiled), gcc -O3 -march=native -fopenmp at run time"
     variants = tuple(FUNCTIONS)
-    suites = ("schedules",)
+    capabilities = Capabilities(suites=("schedules",))
     modules = ("numpy",)
+    commands = ((compiler(), "the C compiler; set CC to use another"),)
     thread_knob = "OMP_NUM_THREADS=n (the OpenMP runtime's team size)"
 
-    def unavailable_reason(self) -> str | None:
-        return compiler_missing() or super().unavailable_reason()
-
-    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
-        if workload.name != "matmul":
-            return "the C + OpenMP baseline implements matmul only"
-        return super().unsupported_reason(workload, case, variant, device)
+    def skip(self, request: CellRequest) -> Skip | None:
+        return super().skip(request) or unsupported(
+            "the C + OpenMP baseline implements matmul only" if request.workload.name != "matmul" else None)
 
     def thread_env(self, threads: int) -> dict[str, str]:
         return {"OMP_NUM_THREADS": str(threads)}
 
     def prepare(self, task: Task) -> Prepared:
-        reason = self.unsupported_reason(task.workload, task.case, task.variant, task.device)
-        if reason or task.variant not in FUNCTIONS:
-            raise Unsupported(reason or f"unknown c-openmp variant {task.variant!r}")
         defines = tuple(f"-D{key}={value}" for key, value in TILES.items())
         library = task.workdir / "libmatmul.so"
         compile_s = compile_c([SOURCES / "matmul.c"], library, shared=True, extra=defines)

@@ -3,7 +3,7 @@ the library's own best settings, on CUDA only.
 
 - matmul:            cuBLAS GEMM (torch.matmul), TF32 off unless the precision is "tf32";
 - conv2d, depthwise: cuDNN with torch.backends.cudnn.benchmark=True (cuDNN times its algorithms for the shape on
-                     the first call, which happens in prepare, i.e. in compile time);
+                     the first call: in first_run_s, which details["first_call_autotunes"] flags);
 - attention:         cuDNN's fused attention (SDPA restricted to SDPBackend.CUDNN_ATTENTION) in float16/bfloat16;
                      cuDNN attention has no float32 kernel, so float32/tf32 use SDPA's MATH backend: two cuBLAS
                      batched GEMMs around torch's softmax kernel.
@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from backends.base import Backend, Prepared, Task, Unsupported
+from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, unsupported
 from backends.precision import get_precision
-from backends.torch_common import torch_module, torch_prepared
-from models.base import Case, Workload
+from backends.torch_common import TORCH_CAPABILITIES, torch_module, torch_prepared
 
 LIBRARY_CALLS = {
     "matmul": "cuBLAS GEMM",
@@ -35,41 +34,29 @@ class CublasBackend(Backend):
     modules = ("torch",)
     packages = ("torch",)
     thread_knob = "none (GPU libraries)"
-    devices = ("cuda",)
-    precisions = ("float32", "tf32", "float16", "bfloat16")
     # Per-operator library calls; whole models through cuBLAS/cuDNN are what torch-eager runs on CUDA.
-    suites = ("operators",)
+    capabilities = Capabilities(devices=("cuda",), precisions=TORCH_CAPABILITIES.precisions, suites=("operators",),
+                                notes={"cpu": NO_CPU_REASON})
 
-    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
-        if device not in self.devices:
-            return NO_CPU_REASON
-        reason = super().unsupported_reason(workload, case, variant, device)
-        if reason:
-            return reason
-        if workload.name not in LIBRARY_CALLS:
-            return (f"{workload.name} is not a cuBLAS/cuDNN operation: torch runs it with its own CUDA kernels "
-                    f"(see torch-eager); library calls: {', '.join(LIBRARY_CALLS)}")
-        return None
+    def skip(self, request: CellRequest) -> Skip | None:
+        name = request.workload.name
+        return super().skip(request) or unsupported(
+            None if name in LIBRARY_CALLS else f"{name} is not a cuBLAS/cuDNN operation: torch runs it with its own "
+            f"CUDA kernels (see torch-eager); library calls: {', '.join(LIBRARY_CALLS)}")
 
     def prepare(self, task: Task) -> Prepared:
-        if task.device != "cuda":
-            raise Unsupported(NO_CPU_REASON)
-        if task.workload.name not in LIBRARY_CALLS:
-            raise Unsupported(f"{task.workload.name} is not a cuBLAS/cuDNN operation")
         import torch
 
         torch.backends.cudnn.benchmark = True
         torch.backends.cudnn.deterministic = False
         fn: Any = torch_module(task)
+        # cuDNN's algorithm search (benchmark mode) and attention plan happen on the first call, in first_run_s.
         details: dict[str, Any] = {"library_call": LIBRARY_CALLS[task.workload.name],
                                    "cudnn_version": torch.backends.cudnn.version(), "cuda_runtime": torch.version.cuda,
-                                   "cudnn_benchmark": True}
+                                   "cudnn_benchmark": True, "first_call_autotunes": task.workload.name != "matmul"}
         if task.workload.name == "attention":
             fn, details["sdpa_backend"] = _sdpa_restricted(fn, get_precision(task.dtype).storage)
-        prepared = torch_prepared(task, fn, details)
-        # cuDNN's algorithm search (benchmark mode) and attention plan happen on the first call: here, in compile.
-        prepared.run()
-        return prepared
+        return torch_prepared(task, fn, details)
 
 
 def _sdpa_restricted(module: Any, storage: str) -> tuple[Any, str]:

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, Prepared, Task, Unsupported
-from backends.tvm_common import truncate
-from models.base import Case, Workload
+from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, Unsupported, unsupported
+from backends.schedule_text import truncate
+from models.workload import Case, Workload
 
 AUTOSCHEDULERS = {"adams2019": "Adams2019", "li2018": "Li2018", "mullapudi2016": "Mullapudi2016"}
 # Cases the schedules suite runs Halide on (autoscheduling a 64x64 matmul teaches nothing).
@@ -35,7 +35,7 @@ class HalideBackend(Backend):
     name = "halide"
     description = "Halide (JIT, LLVM): hand schedule and the Adams2019 / Li2018 / Mullapudi2016 autoschedulers"
     variants = ("hand", *AUTOSCHEDULERS)
-    suites = ("schedules",)
+    capabilities = Capabilities(suites=("schedules",))
     modules = ("halide",)
     packages = ("halide",)
     thread_knob = "HL_NUM_THREADS=n (Halide runtime thread pool) + autoscheduler parallelism=n"
@@ -48,19 +48,13 @@ class HalideBackend(Backend):
             return ()
         return self.variants
 
-    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
-        if workload.name not in CASES:
-            return "mlcompare's Halide pipelines are matmul and conv2d only"
-        if variant not in self.variants:
-            return f"unknown halide variant {variant!r}"
-        return super().unsupported_reason(workload, case, variant, device)
+    def skip(self, request: CellRequest) -> Skip | None:
+        return super().skip(request) or unsupported(
+            "mlcompare's Halide pipelines are matmul and conv2d only" if request.workload.name not in CASES else None)
 
     def prepare(self, task: Task) -> Prepared:
         import halide as hl
 
-        reason = self.unsupported_reason(task.workload, task.case, task.variant, task.device)
-        if reason:
-            raise Unsupported(reason)
         target = hl.get_host_target()
         build = matmul_pipeline if task.workload.name == "matmul" else conv2d_pipeline
         pipeline, params, hand_schedule = build(task.case, target)

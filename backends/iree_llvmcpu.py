@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, Prepared, Task
+from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, unsupported
 from backends.onnx_export import export_onnx
-from models.base import Case, Workload
+from models.workload import Case, Workload
 
 COMPILE_FLAGS = ("--iree-llvmcpu-target-cpu=host",)
 # Worker count of the local-task driver. In the default topology mode ("physical_cores") this creates one
@@ -127,14 +127,12 @@ class IreeBackend(Backend):
         # Read by iree.runtime at import; prepare() parses the same flag for in-process use.
         return {"IREE_PY_RUNTIME_FLAGS": f"{WORKERS_FLAG}={threads}"}
 
-    def definition_for(self, variant: str) -> str:
-        return "jax" if variant == "stablehlo" else "onnx"
+    capabilities = Capabilities(definition="onnx", variant_definitions={"stablehlo": "jax"})
 
-    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
-        for module in FRONTEND_MODULES.get(variant, ()):
-            if importlib.util.find_spec(module) is None:
-                return f"the {variant} frontend needs python module {module!r}"
-        return super().unsupported_reason(workload, case, variant, device)
+    def skip(self, request: CellRequest) -> Skip | None:
+        missing = [m for m in FRONTEND_MODULES.get(request.variant, ()) if importlib.util.find_spec(m) is None]
+        return super().skip(request) or unsupported(
+            f"the {request.variant} frontend needs python module {missing[0]!r}" if missing else None)
 
     def prepare(self, task: Task) -> Prepared:
         import iree.runtime as rt

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, Prepared, Task
+from backends.base import Backend, Capabilities, Prepared, Task
 from backends.precision import get_precision
 
 NO_TF32_REASON = ("the JAX definitions pin lax.Precision.HIGHEST on their matmuls and convolutions (full float32), "
@@ -19,10 +19,9 @@ class XlaBackend(Backend):
     description = "JAX jax.jit (XLA:CPU, or XLA:GPU on CUDA)"
     modules = ("jax", "jaxlib")
     packages = ("jax", "jaxlib")
-    definition = "jax"
     thread_knob = "XLA_FLAGS intra_op_parallelism_threads=n, plus the cell's CPU affinity"
-    devices = ("cpu", "cuda")
-    precisions = ("float32", "float16", "bfloat16")
+    capabilities = Capabilities(devices=("cpu", "cuda"), precisions=("float32", "float16", "bfloat16"),
+                                definition="jax", notes={"tf32": NO_TF32_REASON})
 
     def thread_env(self, threads: int) -> dict[str, str]:
         return {
@@ -38,9 +37,6 @@ class XlaBackend(Backend):
         # "cuda", not "cpu,cuda": a broken CUDA plugin must fail the cell, not fall back to the CPU silently.
         # XLA:CPU's thread flags have nothing to act on there.
         return {"JAX_PLATFORMS": "cuda", "XLA_FLAGS": ""}
-
-    def precision_reason(self, precision: str, device: str) -> str | None:
-        return NO_TF32_REASON if precision == "tf32" else super().precision_reason(precision, device)
 
     def prepare(self, task: Task) -> Prepared:
         import jax

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends.base import Backend, Prepared, Task
+from backends.base import Backend, Capabilities, Prepared, Task
 
 
 class NumpyBackend(Backend):
@@ -13,8 +13,7 @@ class NumpyBackend(Backend):
     modules = ("numpy",)
     packages = ("numpy",)
     # Operators are NumPy expressions; whole networks exist only as torch/JAX definitions.
-    suites = ("operators", "schedules")
-    definition = "numpy"
+    capabilities = Capabilities(definition="numpy", suites=("operators", "schedules"))
     thread_knob = "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (BLAS calls only; elementwise NumPy is single-threaded)"
 
     def thread_env(self, threads: int) -> dict[str, str]:

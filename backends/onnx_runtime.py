@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, Prepared, Task
+from backends.base import Backend, Capabilities, Prepared, Task
+from backends.graph_study import GRAPH_STUDY_MODELS
 from backends.onnx_export import export_onnx
-from models.base import Case, Workload
+from models.workload import Case, Workload
 
 # variant -> GraphOptimizationLevel name. "default" is what ORT does unless told otherwise (all levels);
-# the others are the graph-level study, run on models that ask for it.
+# the others are the graph-level study (backends/graph_study.py).
 OPT_LEVELS = {
     "default": "ORT_ENABLE_ALL",
     "opt-disable": "ORT_DISABLE_ALL",
     "opt-basic": "ORT_ENABLE_BASIC",
     "opt-extended": "ORT_ENABLE_EXTENDED",
 }
+NO_CUDA_REASON = ("mlcompare's ONNX Runtime adapter runs the CPUExecutionProvider only: no CUDA provider is wired in "
+                  "(that would need the onnxruntime-gpu build; onnxruntime is CPU-only)")
 
 
 class OnnxRuntimeBackend(Backend):
@@ -26,21 +28,13 @@ class OnnxRuntimeBackend(Backend):
     description = "ONNX Runtime, CPUExecutionProvider, graph optimisations ORT_ENABLE_ALL (torch -> ONNX export)"
     variants = tuple(OPT_LEVELS)
     modules = ("onnxruntime", "onnx", "onnxscript", "torch")
-    definition = "onnx"
     packages = ("onnxruntime", "onnx", "torch")
     thread_knob = "SessionOptions.intra_op_num_threads=n, inter_op_num_threads=1, ORT_SEQUENTIAL"
+    capabilities = Capabilities(definition="onnx", notes={"cuda": NO_CUDA_REASON})
+    graph_study = GRAPH_STUDY_MODELS
 
     def variants_for(self, workload: Workload, case: Case) -> tuple[str, ...]:
-        return self.variants if getattr(workload, "graph_study", False) else ("default",)
-
-    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
-        if device == "cuda":
-            try:
-                importlib.metadata.version("onnxruntime-gpu")
-            except importlib.metadata.PackageNotFoundError:
-                return "no CUDA build of ONNX Runtime here: onnxruntime-gpu is not installed (onnxruntime is CPU-only)"
-            return "mlcompare's ONNX Runtime adapter runs the CPUExecutionProvider only (no CUDA provider wired in)"
-        return super().unsupported_reason(workload, case, variant, device)
+        return self.variants if workload.name in self.graph_study else ("default",)
 
     def prepare(self, task: Task) -> Prepared:
         import onnxruntime as ort

@@ -8,8 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Prepared, Task
+from backends.base import Capabilities, Prepared, Task
 from backends.precision import get_precision, torch_dtype
+
+# What torch runs everywhere: its CPU and CUDA kernels, in every precision.
+TORCH_CAPABILITIES = Capabilities(devices=("cpu", "cuda"), precisions=("float32", "tf32", "float16", "bfloat16"))
 
 
 def torch_thread_env(threads: int) -> dict[str, str]:

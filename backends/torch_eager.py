@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backends.base import Backend, Prepared, Task
-from backends.torch_common import torch_module, torch_prepared, torch_thread_env
+from backends.torch_common import TORCH_CAPABILITIES, torch_module, torch_prepared, torch_thread_env
 
 
 class TorchEagerBackend(Backend):
@@ -12,8 +12,7 @@ class TorchEagerBackend(Backend):
     modules = ("torch",)
     packages = ("torch",)
     thread_knob = "torch.set_num_threads(n) + OMP_NUM_THREADS"
-    devices = ("cpu", "cuda")
-    precisions = ("float32", "tf32", "float16", "bfloat16")
+    capabilities = TORCH_CAPABILITIES
 
     def thread_env(self, threads: int) -> dict[str, str]:
         return torch_thread_env(threads)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import functools
 import os
 
-from backends.base import Backend, Prepared, Task, Unsupported
+from backends.base import Backend, CellRequest, Prepared, Skip, Task, unsupported
 from backends.precision import get_precision
-from backends.torch_common import torch_prepared, torch_thread_env
-from models.base import Case, Workload
+from backends.torch_common import TORCH_CAPABILITIES, torch_prepared, torch_thread_env
 
 # Workloads with a kernel; each has a launcher of the same name in backends.triton_ops.
 KERNEL_WORKLOADS = ("matmul", "softmax", "layernorm", "bias_add_relu", "attention", "reduce_sum")
@@ -37,41 +36,39 @@ class TritonBackend(Backend):
     modules = ("triton", "torch")
     packages = ("triton", "torch")
     thread_knob = "none (GPU kernels); torch.set_num_threads(n) for the interpreter's torch ops"
-    devices = ("cpu", "cuda")
-    precisions = ("float32", "tf32", "float16", "bfloat16")
+    # CPU only under TRITON_INTERPRET=1 (see `skip`).
+    capabilities = TORCH_CAPABILITIES
 
     def thread_env(self, threads: int) -> dict[str, str]:
         return torch_thread_env(threads)
 
-    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
-        reason = super().unsupported_reason(workload, case, variant, device)
-        if reason:
-            return reason
-        if workload.kind == "model":
-            return ("not applicable: Triton writes single kernels, not whole models "
-                    "(torch.compile/Inductor generates Triton for whole models on GPU)")
-        if workload.name not in KERNEL_WORKLOADS:
-            return f"no Triton kernel for {workload.name!r} in mlcompare (kernels: {', '.join(KERNEL_WORKLOADS)})"
-        if device == "cpu" and not interpret_mode():
-            return NO_CPU_REASON
-        return None
+    def skip(self, request: CellRequest) -> Skip | None:
+        return super().skip(request) or unsupported(_kernel_refusal(request))
 
     def prepare(self, task: Task) -> Prepared:
-        if task.workload.name not in KERNEL_WORKLOADS:
-            raise Unsupported(f"no Triton kernel for {task.workload.name!r}")
-        if task.device == "cpu" and not interpret_mode():
-            raise Unsupported(NO_CPU_REASON)  # triton would fail with "0 active drivers"
         from backends import triton_ops
 
         launcher = getattr(triton_ops, task.workload.name)
-        details = {"kernel": f"triton_ops.{launcher.__name__}", "interpret": triton_ops.INTERPRET}
+        # JIT compilation (and autotuning for matmul) happen on the first call, which first_run_s times.
+        details = {"kernel": f"triton_ops.{launcher.__name__}", "interpret": triton_ops.INTERPRET,
+                   "first_call_compiles": True}
         if get_precision(task.dtype).tf32 and task.workload.name in DOT_KERNELS:
             details["dot_input_precision"] = "tf32"
             prepared = torch_prepared(task, functools.partial(launcher, tf32=True), details)
         else:
             prepared = torch_prepared(task, launcher, details)
-        # JIT compilation (and autotuning for matmul) happen on the first call: do it here, in compile time.
-        prepared.run()
         if task.workload.name == "matmul":
-            details.update(triton_ops.matmul_tuning())
+            prepared.after_first_run = triton_ops.matmul_tuning  # the config the autotuner picked
         return prepared
+
+
+def _kernel_refusal(request: CellRequest) -> str | None:
+    workload = request.workload
+    if workload.kind == "model":
+        return ("not applicable: Triton writes single kernels, not whole models "
+                "(torch.compile/Inductor generates Triton for whole models on GPU)")
+    if workload.name not in KERNEL_WORKLOADS:
+        return f"no Triton kernel for {workload.name!r} in mlcompare (kernels: {', '.join(KERNEL_WORKLOADS)})"
+    if request.device == "cpu" and not interpret_mode():
+        return NO_CPU_REASON  # triton itself would fail with "0 active drivers"
+    return None

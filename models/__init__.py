@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from models.base import Case, Workload
 from models.registry import load_registered
+from models.workload import Case, Workload
 
 # name -> "module:Class"; modules are imported on first use.
 WORKLOAD_MODULES: dict[str, str] = {

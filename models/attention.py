@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from models.base import Case, Shape, Workload
 from models.softmax import SOFTMAX_FLOPS_PER_ELEMENT, numpy_softmax
+from models.workload import Case, Shape, Workload
 
 
 class Attention(Workload):

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from models.base import Case, Shape, Workload
+from models.workload import Case, Shape, Workload
 
 
 class BiasAddRelu(Workload):

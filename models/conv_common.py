@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from models.base import Case, Shape, Workload
+from models.workload import Case, Shape, Workload
 
 
 def conv_out_size(size: int, kernel: int, stride: int, pad: int) -> int:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.base import Case
 from models.conv_common import GroupedConv2d
+from models.workload import Case
 
 
 def _case(label: str, n: int, c: int, h: int, w: int, stride: int, k: int = 3) -> Case:

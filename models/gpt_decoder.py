@@ -13,8 +13,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from models import nn_jax
-from models.base import Case, Shape
-from models.model_base import ModelWorkload
+from models.network import ModelWorkload
+from models.workload import Case, Shape
 
 LAYERNORM_EPS = 1e-5
 
@@ -35,9 +35,6 @@ class GptDecoder(ModelWorkload):
     default_cases = ("s128", "s512")
     quick_cases = ()
     tiny_case = "tiny-L2-s8"
-    # 8 trials per kernel, like the conv nets: the full model suite (every import path tuned) then fits in about
-    # 1.5 h on 2 cores. Enough for MetaSchedule to leave naive loops; not a converged tuning (see the tuning study).
-    tvm_trials_per_task = 8
 
     def input_shapes(self, case: Case) -> tuple[Shape, ...]:
         return ((case["batch"], case["seq"], case["hidden"]),)

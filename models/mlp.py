@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.base import Case, Shape
-from models.model_base import ModelWorkload
+from models.network import ModelWorkload
+from models.workload import Case, Shape
 
 
 class Mlp(ModelWorkload):
@@ -19,7 +19,6 @@ class Mlp(ModelWorkload):
     default_cases = ("b1", "b32")
     quick_cases = ("b1",)
     tiny_case = "tiny-b2"
-    tvm_trials_per_task = 32
 
     def input_shapes(self, case: Case) -> tuple[Shape, ...]:
         return ((case["batch"], case["d_in"]),)

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from models import nn_jax
-from models.base import Case, Shape
-from models.model_base import ModelWorkload
+from models.network import ModelWorkload
+from models.workload import Case, Shape
 
 # torchvision's inverted residual settings: expansion t, output channels c, repeats n, first stride s.
 SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -52,7 +52,6 @@ class MobileNetV2(ModelWorkload):
     default_cases = ("b1",)
     quick_cases = ()
     tiny_case = "tiny-b2-64"
-    tvm_trials_per_task = 8
 
     def input_shapes(self, case: Case) -> tuple[Shape, ...]:
         return ((case["batch"], 3, case["size"], case["size"]),)

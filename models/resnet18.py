@@ -12,8 +12,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from models import nn_jax
-from models.base import Case, Shape
-from models.model_base import ModelWorkload
+from models.network import ModelWorkload
+from models.workload import Case, Shape
 
 BLOCKS_PER_STAGE = 2
 STAGES = 4
@@ -36,9 +36,6 @@ class ResNet18(ModelWorkload):
     default_cases = ("b1", "b8")
     quick_cases = ("b1",)
     tiny_case = "tiny-b2-64"
-    graph_study = True
-    # About 20 distinct fused kernels; the MetaSchedule budget is per model.
-    tvm_trials_per_task = 8
 
     def input_shapes(self, case: Case) -> tuple[Shape, ...]:
         return ((case["batch"], 3, case["size"], case["size"]),)

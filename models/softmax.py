@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from models.base import Case, Shape, Workload
+from models.workload import Case, Shape, Workload
 
 # Per element: max (compare), subtract max, exp, add to the row sum, divide by it.
 SOFTMAX_FLOPS_PER_ELEMENT = 5

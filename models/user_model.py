@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from models.base import Case, Shape
-from models.model_base import ModelWorkload
+from models.network import ModelWorkload
+from models.workload import Case, Shape
 
 USER_MODEL_ENV = "MLCOMPARE_USER_MODEL"
 

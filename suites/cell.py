@@ -1,4 +1,8 @@
-"""One cell, run in its own subprocess: prepare (timed as compile), first run, verify, warm runs.
+"""One cell, run in its own subprocess: skip check, prepare (timed as compile_s), warm-up (the first call, timed as
+first_run_s for every backend alike), verify, warm runs, verify the last one too (the lifecycle: backends/base.py).
+
+Only `Exception`s are the cell's failures (MemoryError included, recorded as oom): KeyboardInterrupt and SystemExit
+propagate, so an interrupted cell is never recorded as a compiler's error.
 
 Invoked by the runner as `python -m suites.cell_launcher SPEC.json RESULT.json`. Writes RESULT.json with the
 cell's measured fields; the runner adds what only the parent knows (timeouts, crashes, memory kills).
@@ -15,13 +19,15 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from backends import Task, Unsupported, get_backend
+import numpy as np
+
+from backends import CellRequest, Prepared, Task, Unsupported, get_backend
 from backends.precision import get_precision, range_reason, round_inputs, round_model_weights
 from models import get_workload
 from suites.device_timing import timer_for
 from suites.results import write_json_atomic
 from suites.stats import RepeatPolicy, repeat, summarize
-from suites.tolerance import verify
+from suites.tolerance import Verdict, verify
 
 TRACEBACK_CHARS = 3000
 
@@ -32,13 +38,13 @@ def _peak_rss_mb() -> float:
     return round(max(own, children) / 1024.0, 1)
 
 
-def _failure(status: str, exc: BaseException) -> dict[str, Any]:
+def _failure(status: str, exc: Exception) -> dict[str, Any]:
     message = f"{type(exc).__name__}: {exc}".strip()
     return {"status": status, "reason": message.splitlines()[0][:500] if message else type(exc).__name__,
             "traceback": traceback.format_exc()[-TRACEBACK_CHARS:]}
 
 
-def _status_of(exc: BaseException, default: str) -> str:
+def _status_of(exc: Exception, default: str) -> str:
     if isinstance(exc, MemoryError):
         return "oom"
     # GPU memory exhausted: torch.cuda.OutOfMemoryError (a RuntimeError), or XLA's RESOURCE_EXHAUSTED.
@@ -49,6 +55,30 @@ def _status_of(exc: BaseException, default: str) -> str:
     return default
 
 
+def warm_up(prepared: Prepared) -> tuple[np.ndarray, float]:
+    """The first call (timed alike for every backend: a lazy JIT compiles in it), then the details it revealed."""
+    t0 = time.perf_counter()
+    out = prepared.run()
+    seconds = time.perf_counter() - t0
+    if prepared.after_first_run is not None:
+        prepared.details.update(prepared.after_first_run())
+    return prepared.fetch(out), seconds
+
+
+def _json_error(error: float) -> float | None:
+    return None if error == float("inf") else error  # JSON has no Infinity
+
+
+def _verification(first: Verdict, last: Verdict | None = None) -> dict[str, Any]:
+    """The record's `verification`: the worse of the first and the last warm run's errors, and both."""
+    verdicts = [v for v in (first, last) if v is not None]
+    fields: dict[str, Any] = {"error": _json_error(max(v.error for v in verdicts)), "tolerance": first.tolerance,
+                              "passed": all(v.passed for v in verdicts)}
+    if last is not None:
+        fields.update(first_run_error=_json_error(first.error), last_run_error=_json_error(last.error))
+    return fields
+
+
 def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
     def phase(name: str) -> None:
         phase_file.write_text(name)
@@ -57,6 +87,10 @@ def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
     workload = get_workload(spec["workload"])
     case = workload.case(spec["case"])
     precision = get_precision(spec.get("dtype", "float32"))
+    # The matrix asked already; asking again here keeps cells started some other way (a study, a test) on one path.
+    skip = backend.skip(CellRequest(workload, case, spec["variant"], spec["device"], precision.name))
+    if skip:
+        return {"status": skip.status, "reason": skip.reason}
     phase("inputs")
     # Inputs (and a model's weights) rounded to the precision's storage first: the float64 reference then sees
     # exactly what the backend gets.
@@ -75,35 +109,43 @@ def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
         prepared = backend.prepare(task)
-    except BaseException as exc:
+    except Exception as exc:
         return {**_failure(_status_of(exc, "compile_error"), exc), "compile_s": time.perf_counter() - t0}
     result["compile_s"] = time.perf_counter() - t0
     result["details"] = prepared.details
     result["peak_rss_compile_mb"] = _peak_rss_mb()  # the high-water mark so far: inputs, reference, compile
 
-    phase("first_run")
+    phase("first_run")  # the warm-up
     try:
-        t0 = time.perf_counter()
-        out = prepared.run()
-        result["first_run_s"] = time.perf_counter() - t0
-        output = prepared.fetch(out)
-    except BaseException as exc:
+        output, result["first_run_s"] = warm_up(prepared)
+    except Exception as exc:
         return {**result, **_failure(_status_of(exc, "runtime_error"), exc)}
 
-    verdict = verify(output, reference, workload.reduction_length(case), precision.name)
-    error = verdict.error if verdict.error != float("inf") else None  # JSON has no Infinity
-    result["verification"] = {"error": error, "tolerance": verdict.tolerance, "passed": verdict.passed}
-    if not verdict.passed:
-        return {**result, "status": "wrong_result", "reason": verdict.detail}
+    length = workload.reduction_length(case)
+    first = verify(output, reference, length, precision.name)
+    result["verification"] = _verification(first)
+    if not first.passed:
+        return {**result, "status": "wrong_result", "reason": first.detail}
 
     phase("warm_runs")
     policy = RepeatPolicy(**spec["repeat_policy"])
+    last: list[Any] = [None]
+
+    def run_keeping_output() -> None:
+        # One Python call and a store per run (~25 ns here) keep the last output, for the check below.
+        last[0] = prepared.run()
+
     try:
         # CUDA cells: CUDA events with an L2 flush between runs (suites/device_timing.py); CPU cells: perf_counter.
-        timer = timer_for(task.device, backend.definition_for(task.variant))
-        samples = timer.repeat(prepared.run, policy) if timer else repeat(prepared.run, policy)
-    except BaseException as exc:
+        timer = timer_for(task.device, backend.capabilities.definition_for(task.variant))
+        samples = timer.repeat(run_keeping_output, policy) if timer else repeat(run_keeping_output, policy)
+        final = verify(prepared.fetch(last[0]), reference, length, precision.name)
+    except Exception as exc:
         return {**result, **_failure(_status_of(exc, "runtime_error"), exc)}
+    # Output that drifts over runs (kept state, a buffer accumulated into) is wrong even after a right first run.
+    result["verification"] = _verification(first, final)
+    if not final.passed:
+        return {**result, "status": "wrong_result", "reason": f"last warm run: {final.detail}"}
     timing = summarize(samples)
     median = timing["median_s"]
     return {

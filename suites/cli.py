@@ -1,8 +1,9 @@
-"""Command line: `python -m suites run|list|summary|export|compare` (what the nox sessions call)."""
+"""Command line: `python -m suites run|list|summary|export|compare|tune` (what the nox sessions call)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import shlex
 import sys
@@ -21,6 +22,9 @@ from suites.pytest_benchmark_export import to_pytest_benchmark
 from suites.results import RunFiles, new_run_id, read_records, write_json_atomic
 from suites.runner import CellOptions
 from suites.stats import QUICK_POLICY, RepeatPolicy
+
+# Studies of one backend, each a module beside that backend with its own `main(argv)`: `python -m suites tune ...`.
+STUDIES = {"tune": ("backends.tvm.tuning_curves", "TVM MetaSchedule tuning curves and deployment footprint")}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -65,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run your own torch model: FUNCTION() returns (module, example_inputs)")
 
     commands.add_parser("list", help="list backends, variants, workloads and cases")
+    for study, (module, description) in STUDIES.items():
+        commands.add_parser(study, help=f"{description} ({module}; its own --help)", add_help=False)
     summary = commands.add_parser("summary", help="print the summary table of a run")
     summary.add_argument("run_id")
     summary.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
@@ -138,9 +144,9 @@ def command_run(args: argparse.Namespace, command: str) -> int:
 def command_list() -> int:
     for name in backend_names():
         backend = get_backend(name)
-        reason = backend.unavailable_reason()
+        reason = backend.missing_requirement
         state = f"unavailable: {reason}" if reason else "available"
-        print(f"backend {name:12s} suites: {','.join(backend.suites) or '-':26s} "
+        print(f"backend {name:12s} suites: {','.join(backend.capabilities.suites) or '-':26s} "
               f"variants: {', '.join(backend.variants):24s} {state}")
     for name in workload_names():
         workload = get_workload(name)
@@ -151,6 +157,9 @@ def command_list() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0] in STUDIES:
+        study: int = importlib.import_module(STUDIES[argv[0]][0]).main(argv[1:])
+        return study
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":

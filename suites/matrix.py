@@ -1,11 +1,11 @@
-"""Expand the cartesian matrix (backend x variant x workload x case), then filter it with an explicit
-availability check that leaves a reason behind (the pytorch/xla benchmarks pattern)."""
+"""Expand the cartesian matrix (backend x variant x workload x case), then filter it with each backend's `skip`,
+which leaves a status and a reason behind (the pytorch/xla benchmarks pattern)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backends import backend_names, get_backend
+from backends import CellRequest, backend_names, get_backend
 from backends.precision import PRECISIONS
 from models import get_workload, workload_names
 from models.user_model import UserModelError, activate_user_model
@@ -121,7 +121,7 @@ def resolve(selection: Selection) -> Selection:
         workloads = workloads or ("user_model",)
     suite_workloads = [w for w in workload_names() if get_workload(w).kind == suite.kind
                        and (not suite.cases or suite.fixed_cases(w) is not None)]
-    suite_backends = [b for b in backend_names() if suite.name in get_backend(b).suites]
+    suite_backends = [b for b in backend_names() if suite.name in get_backend(b).capabilities.suites]
     others = [b for b in selection.backends if b in backend_names() and b not in suite_backends]
     if others:
         raise SelectionError(f"backend {', '.join(map(repr, others))} is not part of suite {suite.name!r} "
@@ -158,7 +158,6 @@ def case_labels(workload_name: str, scope: str, suite: str = "operators") -> tup
 def expand(selection: Selection) -> list[PlannedCell]:
     """Every cell of a resolved selection, in a stable order, each with its skip status if any."""
     backends = {name: get_backend(name) for name in selection.backends}
-    unavailable_reasons = {name: backend.unavailable_reason() for name, backend in backends.items()}
     planned: list[PlannedCell] = []
     for workload_name in selection.workloads:
         workload = get_workload(workload_name)
@@ -166,13 +165,8 @@ def expand(selection: Selection) -> list[PlannedCell]:
         for label in (x for x in labels if not selection.cases or x in selection.cases):
             case = workload.case(label)
             for backend_name, backend in backends.items():
-                unavailable = unavailable_reasons[backend_name]
                 for variant in backend.variants_for(workload, case):
                     cell = Cell(backend_name, variant, workload_name, label)
-                    if unavailable:
-                        planned.append(PlannedCell(cell, "unavailable", unavailable))
-                        continue
-                    unsupported = (backend.unsupported_reason(workload, case, variant, selection.device)
-                                   or backend.precision_reason(selection.dtype, selection.device))
-                    planned.append(PlannedCell(cell, "unsupported", unsupported) if unsupported else PlannedCell(cell))
+                    skip = backend.skip(CellRequest(workload, case, variant, selection.device, selection.dtype))
+                    planned.append(PlannedCell(cell, skip.status, skip.reason) if skip else PlannedCell(cell))
     return planned

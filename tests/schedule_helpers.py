@@ -7,7 +7,7 @@ from pathlib import Path
 from backends import get_backend
 from backends.base import Prepared, Task
 from models import get_workload
-from models.base import Case
+from models.workload import Case
 from suites.tolerance import Verdict, verify
 
 THREADS = 2

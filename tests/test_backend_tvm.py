@@ -16,7 +16,7 @@ from models import get_workload
 from suites.tolerance import Verdict, verify
 
 backend = get_backend("tvm")
-pytestmark = pytest.mark.skipif(backend.unavailable_reason() is not None, reason=str(backend.unavailable_reason()))
+pytestmark = pytest.mark.skipif(backend.missing_requirement is not None, reason=str(backend.missing_requirement))
 
 THREADS = 2
 

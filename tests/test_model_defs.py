@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from models import WORKLOAD_MODULES, get_workload, workload_names
-from models.base import Case
-from models.model_base import ModelWorkload, _seeded_module
+from models.network import ModelWorkload, _seeded_module
+from models.workload import Case
 from suites.tolerance import tolerance
 
 # Built-in models only: a user's model (registered while MLCOMPARE_USER_MODEL is set) has no JAX definition.

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import models
-from models.base import Case, Workload
 from models.conv_common import numpy_conv2d
+from models.workload import Case, Workload
 from suites.tolerance import tolerance
 
 # Whole networks have their own tests (test_model_defs.py).

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from backends import get_backend
+from backends import CellRequest, get_backend
 from backends.base import Task
 from models import get_workload, workload_names
-from models.base import Case
+from models.workload import Case
 from suites.benchmark import make_record
 from suites.matrix import SUITES, Cell, Selection, SelectionError, expand, resolve
 from suites.runner import CellOptions, run_cell_isolated
@@ -53,7 +53,7 @@ def test_the_suite_plans_every_model_with_reasons() -> None:
     assert "tvm/onnx-tuned/mlp/b32" in keys and "iree/stablehlo/mlp/b32" in keys
     # The graph-level study runs on the models that ask for it, and only there.
     study = {p.cell.workload for p in planned if p.cell.variant in ("untuned-O1", "opt-basic")}
-    assert study == {m for m in MODELS if get_workload(m).graph_study} and study
+    assert study == {m for m in MODELS if m in get_backend("tvm").graph_study} and study
     assert SUITES["models"].timeout_s > SUITES["operators"].timeout_s
     with pytest.raises(SelectionError, match="not part of suite 'models'"):
         resolve(Selection(suite="models", backends=("numpy",)))
@@ -71,11 +71,11 @@ def test_a_missing_definition_is_unsupported_with_its_reason() -> None:
     # A workload with only a JAX definition: torch- and ONNX-based paths must be planned as unsupported.
     workload: Any = SimpleNamespace(name="jax-only", kind="model", definitions=("jax",))
     case = Case.of("one", n=1)
-    assert get_backend("xla").unsupported_reason(workload, case, "default", "cpu") is None
-    reason = get_backend("onnxruntime").unsupported_reason(workload, case, "default", "cpu")
-    assert reason and "onnx definition" in reason and "only jax" in reason
-    assert get_backend("iree").unsupported_reason(workload, case, "stablehlo", "cpu") is None
-    assert get_backend("tvm").unsupported_reason(workload, case, "onnx-tuned", "cpu")
+    assert get_backend("xla").skip(CellRequest(workload, case, "default", "cpu")) is None
+    skip = get_backend("onnxruntime").skip(CellRequest(workload, case, "default", "cpu"))
+    assert skip and skip.status == "unsupported" and "onnx definition" in skip.reason and "only jax" in skip.reason
+    assert get_backend("iree").skip(CellRequest(workload, case, "stablehlo", "cpu")) is None
+    assert get_backend("tvm").skip(CellRequest(workload, case, "onnx-tuned", "cpu"))
 
 
 @pytest.mark.usefixtures("fake_backends")
@@ -112,7 +112,7 @@ def test_tvm_import_paths_tune_into_one_shared_database(tmp_path: Path, monkeypa
 
 
 def test_graph_level_study_changes_the_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = next(m for m in MODELS if get_workload(m).graph_study)
+    model = next(m for m in MODELS if m in get_backend("tvm").graph_study)
     monkeypatch.setenv("TVM_NUM_THREADS", "2")
     ort = {v: _prepare(v, "onnxruntime", model, tmp_path, tmp_path) for v in ("opt-disable", "default")}
     assert ort["opt-disable"]["ops_after"] == ort["opt-disable"]["ops_before"]
@@ -121,3 +121,14 @@ def test_graph_level_study_changes_the_graph(tmp_path: Path, monkeypatch: pytest
     kernels = [tvm[v]["ops_after"] for v in ("untuned", "untuned-O1", "untuned-O2")]
     # O1 decomposes BatchNorm into elementwise kernels (more of them), which O2's fusion then merges into the convs.
     assert kernels[2] < min(kernels[0], kernels[1]), kernels
+
+
+def test_tvm_trial_budgets_are_the_backends_per_workload_table() -> None:
+    from backends.tvm.workload_settings import trials_per_task
+
+    budgets = {name: trials_per_task(get_workload(name)) for name in workload_names()}
+    operators = {name: 32 for name in workload_names() if get_workload(name).kind == "operator"}
+    assert budgets == {**operators, "mlp": 32, "resnet18": 8, "mobilenet_v2": 8, "bert_encoder": 8, "gpt_decoder": 8}
+    assert trials_per_task(SimpleNamespace(name="user_model", kind="model")) == 16  # any other network
+    assert not any(hasattr(get_workload(m), "tvm_trials_per_task") or hasattr(get_workload(m), "graph_study")
+                   for m in workload_names())  # models/ carries no backend knobs

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from backends import get_backend
+from backends import CellRequest, get_backend
 from models import get_workload
 from suites.matrix import Cell
 from suites.runner import CellOptions, run_cell_isolated
@@ -14,7 +14,7 @@ from suites.stats import RepeatPolicy
 from tests.schedule_helpers import THREADS, prepare_and_verify, small_cases
 
 backend = get_backend("c-openmp")
-pytestmark = pytest.mark.skipif(backend.unavailable_reason() is not None, reason=str(backend.unavailable_reason()))
+pytestmark = pytest.mark.skipif(backend.missing_requirement is not None, reason=str(backend.missing_requirement))
 
 
 @pytest.mark.parametrize("variant", ["naive", "tiled"])
@@ -32,5 +32,5 @@ def test_isolated_cell_and_reasons(tmp_path: Path) -> None:
     assert result["status"] == "ok", result.get("reason")
     assert result["compile_s"] >= result["details"]["cc_s"] > 0  # gcc's time is inside the timed prepare
     conv = get_workload("conv2d")
-    assert backend.unsupported_reason(conv, conv.cases[0], "naive", "cpu")
+    assert backend.skip(CellRequest(conv, conv.cases[0], "naive", "cpu"))
     assert backend.thread_env(3) == {"OMP_NUM_THREADS": "3"}

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from backends import get_backend
+from backends import CellRequest, get_backend
 from models import get_workload
 from tests.schedule_helpers import THREADS, prepare_and_verify, small_cases
 
 backend = get_backend("halide")
-pytestmark = pytest.mark.skipif(backend.unavailable_reason() is not None, reason=str(backend.unavailable_reason()))
+pytestmark = pytest.mark.skipif(backend.missing_requirement is not None, reason=str(backend.missing_requirement))
 
 
 @pytest.fixture(autouse=True)
@@ -39,5 +39,5 @@ def test_variants_and_reasons() -> None:
     matmul, softmax = get_workload("matmul"), get_workload("softmax")
     assert backend.variants_for(matmul, matmul.case("1024x1024x1024")) == backend.variants
     assert backend.variants_for(matmul, matmul.case("64x64x64")) == ()
-    assert backend.unsupported_reason(softmax, softmax.cases[0], "hand", "cpu")
-    assert backend.suites == ("schedules",)
+    assert backend.skip(CellRequest(softmax, softmax.cases[0], "hand", "cpu"))
+    assert backend.capabilities.suites == ("schedules",)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from backends import get_backend
-from backends import tvm_te_schedules as ladder
+from backends import CellRequest, get_backend
+from backends.tvm import te_schedules as ladder
 from models import get_workload
 from suites.matrix import Cell
 from suites.runner import CellOptions, run_cell_isolated
@@ -15,7 +15,7 @@ from suites.stats import RepeatPolicy
 from tests.schedule_helpers import THREADS, prepare_and_verify, small_cases
 
 backend = get_backend("tvm-te")
-pytestmark = pytest.mark.skipif(backend.unavailable_reason() is not None, reason=str(backend.unavailable_reason()))
+pytestmark = pytest.mark.skipif(backend.missing_requirement is not None, reason=str(backend.missing_requirement))
 MATMUL_VARIANTS = [*ladder.MATMUL_STEPS, "tile16", "tile128", "best-serial", "best-parallel"]
 
 
@@ -63,9 +63,9 @@ def test_variants_for_each_study_case() -> None:
     assert "tile64" not in backend.variants_for(matmul, matmul.case("512x512x512"))
     assert backend.variants_for(conv, conv.case("1x64x56x56-o64-s1")) == ladder.CONV_STEPS
     assert set(backend.variants) >= {v for c in matmul.cases for v in backend.variants_for(matmul, c)}
-    assert backend.unsupported_reason(conv, conv.case("1x64x56x56-o64-s1"), "pack", "cpu")
-    assert backend.unsupported_reason(get_workload("softmax"), get_workload("softmax").cases[0], "naive", "cpu")
-    assert backend.suites == ("schedules",)
+    assert backend.skip(CellRequest(conv, conv.case("1x64x56x56-o64-s1"), "pack", "cpu"))
+    assert backend.skip(CellRequest(get_workload("softmax"), get_workload("softmax").cases[0], "naive", "cpu"))
+    assert backend.capabilities.suites == ("schedules",)
 
 
 def test_runs_through_the_isolated_runner(tmp_path: Path) -> None:

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from backends import get_backend
-from backends.tvm_ms import PROGRESS_FILE, RECORDS_FILE, best_record, parse_variant
-from suites.machine import machine_slug
-from suites.tuning_curves import budgets_up_to, main, read_points
+from backends.tvm.metaschedule import PROGRESS_FILE, RECORDS_FILE, best_record, parse_variant
+from backends.tvm.tuning_curves import budgets_up_to, main, read_points
+from suites.machine import REPO_ROOT, machine_slug
 
 
 def write_series(directory: Path, run_secs: list[float], progress: list[tuple[int, float]]) -> Path:
@@ -44,7 +46,7 @@ def test_budgets_and_variants() -> None:
     assert parse_variant("random-64") == ("random", 64)
     with pytest.raises(ValueError):
         parse_variant("sgd-64")
-    assert get_backend("tvm-ms").suites == ()
+    assert get_backend("tvm-ms").capabilities.suites == ()
 
 
 @pytest.mark.parametrize("argv", [
@@ -65,6 +67,16 @@ def test_bad_input_is_one_line_and_exit_2(argv: list[str], tmp_path: Path, capsy
 def test_unknown_resume_and_empty_status_exit_2(tmp_path: Path) -> None:
     assert main(["run", "--resume", "nope", "--results-dir", str(tmp_path)]) == 2
     assert main(["status", "--results-dir", str(tmp_path)]) == 2
+
+
+def test_the_suite_command_line_dispatches_to_the_study(tmp_path: Path) -> None:
+    """`python -m suites tune ...` (what `nox -s tune` runs) reaches this study's own command line."""
+    done = subprocess.run([sys.executable, "-m", "suites", "tune", "status", "--results-dir", str(tmp_path)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "no tuning runs in" in done.stderr
+    usage = subprocess.run([sys.executable, "-m", "suites", "tune", "--help"], cwd=REPO_ROOT, capture_output=True,
+                           text=True, timeout=120)
+    assert usage.returncode == 0 and usage.stdout.startswith("usage: python -m suites tune")
 
 
 def test_tiny_tuning_run_then_resume(tmp_path: Path) -> None:

@@ -1,11 +1,15 @@
 """MetaSchedule tuning curves: best-so-far GFLOP/s against trials and tuning wall time, plus the deployment footprint.
 
-    python -m suites.tuning_curves run [--max-trials 256] [--workloads matmul,conv2d] [--cost-models xgb,random]
-                                       [--cases LABEL,...] [--resume RUN_ID] [--deploy all|kernel|none]
-    python -m suites.tuning_curves status [RUN_ID]
+    python -m suites tune run [--max-trials 256] [--workloads matmul,conv2d] [--cost-models xgb,random]
+                              [--cases LABEL,...] [--resume RUN_ID] [--deploy all|kernel|none]
+    python -m suites tune status [RUN_ID]
+(`nox -s tune` runs the first; `python -m backends.tvm.tuning_curves ...` is the same command.)
+
+A study of the TVM backend, so it sits beside it. It drives cells through the suite's isolated runner: this module and
+deploy.py are the studies under backends/ that import suites/ (only the command line imports them; adapters never).
 
 Per series (workload, case, cost model): one MetaSchedule run to the largest budget, in its own process
-(`backends.tvm_ms.tune_series`, records kept under results/cache/tvm-ms/ and reused by later runs); then every
+(`backends.tvm.metaschedule.tune_series`, records kept under results/cache/tvm-ms/ and reused by later runs); then every
 budget point (0, 32, 64, ... up to --max-trials) is compiled from the first N trials' best record and timed in
 a fresh process by the suite's isolated runner (verified against the float64 reference like every cell).
 NumPy (OpenBLAS) is timed the same way as the line the curve should cross. Each finished point is appended to
@@ -25,11 +29,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.tvm_ms import BUDGETS, COST_MODELS
+from backends.tvm.metaschedule import BUDGETS, COST_MODELS
 from models import get_workload
 from suites.machine import REPO_ROOT, machine_slug, usable_cores
 from suites.matrix import Cell
-from suites.results import append_record, new_run_id, repair_tail
+from suites.results import append_record, new_run_id, read_jsonl, repair_tail
 from suites.runner import CellOptions, cell_environment, run_cell_isolated
 
 SCHEMA = 1
@@ -59,15 +63,10 @@ def budgets_up_to(max_trials: int) -> list[int]:
 
 
 def read_points(path: Path) -> list[dict[str, Any]]:
-    """Records of a run file (a line cut short by a kill is skipped)."""
-    records = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return [r for r in records if isinstance(r, dict) and r.get("schema") == SCHEMA]
+    """Records of a run file (a line cut short by a kill, or of another schema, is skipped)."""
+    records, _ = read_jsonl(path, check=lambda r: None if isinstance(r, dict) and r.get("schema") == SCHEMA
+                            else f"not a schema-{SCHEMA} tuning record")
+    return records
 
 
 def base_record(run_id: str, kind: str, key: str, workload: str, case: str) -> dict[str, Any]:
@@ -92,8 +91,8 @@ def tune_in_subprocess(spec: dict[str, Any], threads: int) -> dict[str, Any]:
     env = {**os.environ, **cell_environment("tvm-ms", threads),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     timeout_s = TUNE_TIMEOUT_BASE_S + TUNE_TIMEOUT_PER_TRIAL_S * spec["max_trials"]
-    proc = subprocess.Popen([sys.executable, "-m", "suites.tuning_curves", "_tune", json.dumps(spec)], cwd=REPO_ROOT,
-                            env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    command = [sys.executable, "-m", "backends.tvm.tuning_curves", "_tune", json.dumps(spec)]
+    proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         stdout, _ = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -110,7 +109,7 @@ def tune_in_subprocess(spec: dict[str, Any], threads: int) -> dict[str, Any]:
 
 def _tune_entry(spec_text: str) -> int:
     """Child side of tune_in_subprocess: tune, then print the series meta as the last stdout line."""
-    from backends.tvm_ms import META_FILE, tune_series
+    from backends.tvm.metaschedule import META_FILE, tune_series
 
     spec = json.loads(spec_text)
     workload = get_workload(spec["workload"])
@@ -171,8 +170,8 @@ def run_baseline(args: argparse.Namespace, out: Path, run_id: str, done: set[str
 
 def run_deploy(args: argparse.Namespace, out: Path, run_id: str, done: set[str]) -> None:
     """Export a tuned kernel (matmul 1024, xgb, the largest budget) and a tuned model; reload runtime-only."""
+    from backends.tvm.deploy import RUNTIME_ENV, run_fresh
     from models import workload_names
-    from suites.tvm_deploy import RUNTIME_ENV, run_fresh
 
     model = DEPLOY_MODEL if DEPLOY_MODEL in workload_names() else "matmul"
     model_case = get_workload(model).default_cases[0] if model != "matmul" else "512x512x512"
@@ -262,7 +261,7 @@ def _names(text: str) -> tuple[str, ...]:
 def build_parser() -> argparse.ArgumentParser:
     from suites.cli import OneLineParser
 
-    parser = OneLineParser(prog="python -m suites.tuning_curves", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m suites tune", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     run = commands.add_parser("run", help="tune (or reuse tuning records), time every budget point, export")
     run.add_argument("--workloads", type=_names, default=tuple(SERIES_CASES), help="matmul,conv2d (default both)")

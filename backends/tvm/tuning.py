@@ -23,12 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from backends.base import Task
+from backends.tvm.workload_settings import trials_per_task
 
-# Trials per tuning task (fused TIR function) for operators; models set their own (ModelWorkload).
-# The global budget is this times the number of tasks, as TVM's static_shape_tuning docs advise: a shared
-# global budget leaves some kernels with none (naive loops). 32 keeps the first (cold-cache) default CPU run's
-# tuning near 25 minutes on 2 cores; on matmul 512, 64 trials reached ~90% of what 256 did.
-DEFAULT_TRIALS = 32
+# Overrides every workload's trial budget (backends/tvm/workload_settings.py), e.g. for a short test.
 TRIALS_ENV = "MLCOMPARE_TVM_TRIALS"
 # Candidates measured per search round: several rounds let the cost model learn within a small budget.
 TRIALS_PER_ITER = 16
@@ -39,7 +36,7 @@ META_FILE = "mlcompare_tuning.json"
 def trial_budget(task: Task) -> int:
     value = os.environ.get(TRIALS_ENV, "")
     if not value.strip():
-        return int(getattr(task.workload, "tvm_trials_per_task", DEFAULT_TRIALS))
+        return trials_per_task(task.workload)
     trials = int(value)
     if trials <= 0:
         raise ValueError(f"{TRIALS_ENV} must be a positive integer, got {value!r}")

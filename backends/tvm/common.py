@@ -1,12 +1,10 @@
-"""What the TVM schedule-study adapters share: the host target, running a compiled PrimFunc, text for reports."""
+"""What the TVM adapters and studies share: the host target and running a compiled PrimFunc."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-
-TIR_CHARS = 20_000  # the report shows the loop nest; a 2048-wide unrolled body need not be kept whole
 
 
 def host_target(threads: int) -> tuple[Any, dict[str, Any]]:
@@ -15,12 +13,6 @@ def host_target(threads: int) -> tuple[Any, dict[str, Any]]:
 
     spec = {"kind": "llvm", "mcpu": tvm.target.codegen.llvm_get_system_cpu(), "num-cores": threads}
     return tvm.target.Target(spec), spec
-
-
-def truncate(text: str, limit: int = TIR_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n# ... truncated ({len(text)} characters in all)\n"
 
 
 def primfunc_runner(ex: Any, inputs: tuple[np.ndarray, ...], out_shape: tuple[int, ...]) -> tuple[Any, Any]:

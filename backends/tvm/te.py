@@ -1,7 +1,7 @@
 """Apache TVM tensor expressions + hand-written `s_tir.Schedule`s: the schedule ladder and its sweeps.
 
 Variants (each a separate, verified, timed cell; `variants_for` says which apply to a case):
-- the ladder steps of `tvm_te_schedules` (naive ... cache), cumulative, on the ladder cases;
+- the ladder steps of `te_schedules` (naive ... cache), cumulative, on the ladder cases;
 - "tile16" ... "tile128": the full matmul schedule with that block size (tile-size sweep, matmul 1024);
 - "best-serial" / "best-parallel": the full matmul schedule without / with the parallel loop, on every
   square size of the schedules suite (64 ... 2048): where threads start to pay.
@@ -14,10 +14,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from backends import tvm_te_schedules as ladder
-from backends.base import Backend, Prepared, Task, Unsupported
-from backends.tvm_common import host_target, primfunc_runner, truncate
-from models.base import Case, Workload
+from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, unsupported
+from backends.schedule_text import truncate
+from backends.tvm import te_schedules as ladder
+from backends.tvm.common import host_target, primfunc_runner
+from models.workload import Case, Workload
 
 LADDER_CASES = {
     "matmul": ("512x512x512", "1024x1024x1024", "2048x2048x2048"),
@@ -33,7 +34,7 @@ class TvmTeBackend(Backend):
     name = "tvm-te"
     description = "Apache TVM tensor expressions with hand-written s_tir schedules (the schedule ladder)"
     variants = (*ladder.MATMUL_STEPS, *TILE_SWEEP, *SIZE_SWEEP)
-    suites = ("schedules",)
+    capabilities = Capabilities(suites=("schedules",))
     modules = ("tvm",)
     packages = ("apache-tvm", "apache-tvm-ffi")
     thread_knob = "TVM_NUM_THREADS=n (runtime thread pool used by parallel loops) + target num-cores=n"
@@ -51,21 +52,12 @@ class TvmTeBackend(Backend):
             found += tuple(TILE_SWEEP)
         return (*found, *SIZE_SWEEP)
 
-    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
-        if workload.name not in LADDER_CASES:
-            return "the schedule ladder is written for matmul and conv2d only"
-        if variant not in self.variants:
-            return f"unknown tvm-te variant {variant!r}"
-        if workload.name == "conv2d" and variant in MATMUL_ONLY:
-            return f"{variant!r} is a matmul schedule (conv2d ladder: {', '.join(ladder.CONV_STEPS)})"
-        return super().unsupported_reason(workload, case, variant, device)
+    def skip(self, request: CellRequest) -> Skip | None:
+        return super().skip(request) or unsupported(_ladder_refusal(request.workload.name, request.variant))
 
     def prepare(self, task: Task) -> Prepared:
         import tvm
 
-        reason = self.unsupported_reason(task.workload, task.case, task.variant, task.device)
-        if reason:
-            raise Unsupported(reason)
         t0 = time.perf_counter()
         sch, settings = build_schedule(task.workload.name, task.case, task.variant)
         schedule_s = time.perf_counter() - t0
@@ -83,6 +75,14 @@ class TvmTeBackend(Backend):
         }
         run, fetch = primfunc_runner(ex, task.inputs, task.workload.output_shape(task.case))
         return Prepared(run=run, fetch=fetch, details=details)
+
+
+def _ladder_refusal(workload: str, variant: str) -> str | None:
+    if workload not in LADDER_CASES:
+        return "the schedule ladder is written for matmul and conv2d only"
+    if workload == "conv2d" and variant in MATMUL_ONLY:
+        return f"{variant!r} is a matmul schedule (conv2d ladder: {', '.join(ladder.CONV_STEPS)})"
+    return None
 
 
 def build_schedule(workload: str, case: Case, variant: str) -> tuple[Any, dict[str, Any]]:

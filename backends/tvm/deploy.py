@@ -1,8 +1,9 @@
 """Deployment footprint: a tuned TVM kernel or model exported as a shared library and reloaded with the runtime only.
 
-Two fresh processes per artifact (`python -m suites.tvm_deploy export|load SPEC.json OUT.json`):
-- export (full TVM, compiler included): build the tuned kernel (a tuning-curve point of backends/tvm_ms.py) or the
-  tuned model (backends/tvm_relax.py, variant "tuned"), verify it, time it in this process, `export_library` it;
+Two fresh processes per artifact (`python -m backends.tvm.deploy export|load SPEC.json OUT.json`), started by the
+tuning-curve study (backends/tvm/tuning_curves.py), which records the result:
+- export (full TVM, compiler included): build the tuned kernel (a tuning-curve point of backends/tvm/metaschedule.py)
+  or the tuned model (backends/tvm/relax.py, variant "tuned"), verify it, time it in this process, `export_library` it;
 - load (TVM_USE_RUNTIME_LIB=1: libtvm_runtime.so, no compiler): `load_module` the library, verify, time.
 Both time with the suite's own repeat policy; `tvm_libraries` lists the TVM libraries mapped into the process,
 which shows that the reload really ran on the runtime alone.
@@ -65,14 +66,14 @@ def export(spec: dict[str, Any]) -> dict[str, Any]:
                 cache_dir=Path(spec["cache_dir"]))
     t0 = time.perf_counter()
     if spec["kind"] == "kernel":
-        from backends.tvm_common import primfunc_runner
-        from backends.tvm_ms import compile_point
+        from backends.tvm.common import primfunc_runner
+        from backends.tvm.metaschedule import compile_point
 
         ex, details = compile_point(task)
         run, fetch = primfunc_runner(ex, inputs, workload.output_shape(case))
         ex.export_library(str(path))
     else:
-        from backends.tvm_relax import TvmBackend, to_numpy
+        from backends.tvm.relax import TvmBackend, to_numpy
 
         prepared = TvmBackend().prepare(task)  # exports workdir/tvm_module.so as its artifact_bytes side metric
         details, run, fetch = prepared.details, prepared.run, to_numpy
@@ -127,7 +128,7 @@ def run_fresh(mode: str, spec: dict[str, Any], env: dict[str, str], workdir: Pat
     full_env = {**os.environ, **env,
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     try:
-        done = subprocess.run([sys.executable, "-m", "suites.tvm_deploy", mode, str(spec_path), str(out_path)],
+        done = subprocess.run([sys.executable, "-m", "backends.tvm.deploy", mode, str(spec_path), str(out_path)],
                               cwd=REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return {"error": f"{mode}: no result after {timeout_s:g} s"}

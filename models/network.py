@@ -18,11 +18,11 @@ from __future__ import annotations
 import copy
 import functools
 from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from models.base import Case, Workload
+from models.workload import Case, Workload
 
 # Seed of every model's weights; inputs are seeded separately by the runner.
 WEIGHT_SEED = 1234
@@ -31,10 +31,6 @@ WEIGHT_SEED = 1234
 class ModelWorkload(Workload):
     kind = "model"
     definitions = ("torch", "jax")
-    # MetaSchedule trials per tuning task (fused kernel) for this model: the per-model tuning budget.
-    tvm_trials_per_task: ClassVar[int] = 16
-    # Whether the graph-level optimisation study (TVM / ONNX Runtime optimisation levels) runs on this model.
-    graph_study: ClassVar[bool] = False
 
     # Equal by name, so the per-model caches below survive the registry handing out fresh instances.
     def __eq__(self, other: object) -> bool:

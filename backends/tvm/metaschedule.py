@@ -1,7 +1,7 @@
 """MetaSchedule tuning-curve points: the best kernel MetaSchedule had found after N trials, timed in a fresh process.
 
 One tuning run per (workload, case, cost model) goes to the largest budget (`tune_series`, driven by
-suites/tuning_curves.py). MetaSchedule commits every measured candidate to its JSON database in trial order
+backends/tvm/tuning_curves.py). MetaSchedule commits every measured candidate to its JSON database in trial order
 (failed ones with a run time of 1e10 s), and a measure callback here logs the wall time at the end of every
 search round, so the state after N trials is known exactly: the best record among the first N lines.
 This backend (variant "<cost model>-<N>", e.g. "xgb-128"; N = 0 is the unscheduled TE loop nest) applies that
@@ -23,10 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends import tvm_te_schedules as ladder
-from backends.base import Backend, Prepared, Task, Unsupported
-from backends.tvm_common import host_target, primfunc_runner, truncate
-from models.base import Case, Workload
+from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, Unsupported, unsupported
+from backends.schedule_text import truncate
+from backends.tvm import te_schedules as ladder
+from backends.tvm.common import host_target, primfunc_runner
+from models.workload import Case, Workload
 
 COST_MODELS = ("xgb", "random")
 BUDGETS = (0, 32, 64, 128, 256, 512)
@@ -77,17 +78,19 @@ def find_series(cache_dir: Path, prefix: str) -> Path | None:
 
 def best_record(series: Path, budget: int) -> dict[str, Any]:
     """The fastest valid candidate among the first `budget` trials, and the tuning wall time they took."""
-    lines = (series / RECORDS_FILE).read_text().splitlines()[:budget]
+    # The project's one JSONL reader (imported here: only the cell's subprocess and the study read records).
+    from suites.results import read_jsonl
+
+    lines = read_jsonl(series / RECORDS_FILE)[0][:budget]
     best: dict[str, Any] | None = None
-    for index, line in enumerate(lines):
-        _, record = json.loads(line)
+    for index, (_, record) in enumerate(lines):
         secs = [float(s) for s in record[1]] if record[1] else [FAILED_S * 10]
         mean = sum(secs) / len(secs)
         if mean < FAILED_S and (best is None or mean < best["tuner_best_s"]):
             best = {"best_trial": index + 1, "tuner_best_s": mean, "record": record}
     if best is None:
         raise RuntimeError(f"no valid candidate among the first {budget} trials of {series.name}")
-    progress = [json.loads(line) for line in (series / PROGRESS_FILE).read_text().splitlines()]
+    progress = read_jsonl(series / PROGRESS_FILE)[0]
     used = min(budget, len(lines))
     at = next((p for p in progress if p["trials"] >= used), progress[-1])
     return {**best, "trials_used": used, "tuning_s": at["elapsed_s"], "trials_available": len(lines)}
@@ -97,7 +100,7 @@ class TvmMsBackend(Backend):
     name = "tvm-ms"
     description = "Apache TVM MetaSchedule: the best kernel found within a trial budget (tuning-curve points)"
     variants = tuple(f"{cm}-{b}" for cm in COST_MODELS for b in BUDGETS)
-    suites = ()  # driven by suites/tuning_curves.py, not by a matrix
+    capabilities = Capabilities(suites=())  # driven by backends/tvm/tuning_curves.py, not by a matrix
     modules = ("tvm",)
     packages = ("apache-tvm", "apache-tvm-ffi", "xgboost")
     thread_knob = "TVM_NUM_THREADS=n + target num-cores=n (tuning measurements and the timed kernel)"
@@ -105,19 +108,19 @@ class TvmMsBackend(Backend):
     def thread_env(self, threads: int) -> dict[str, str]:
         return {"TVM_NUM_THREADS": str(threads)}
 
-    def unsupported_reason(self, workload: Workload, case: Case, variant: str, device: str) -> str | None:
-        if workload.name not in ("matmul", "conv2d"):
-            return "tuning curves are defined for matmul and conv2d"
+    def accepts_variant(self, variant: str) -> bool:
         try:
-            parse_variant(variant)
-        except ValueError as exc:
-            return str(exc)
-        return super().unsupported_reason(workload, case, variant, device)
+            parse_variant(variant)  # any budget, e.g. "xgb-8" for a short study
+        except ValueError:
+            return False
+        return True
+
+    def skip(self, request: CellRequest) -> Skip | None:
+        return super().skip(request) or unsupported(
+            "tuning curves are defined for matmul and conv2d" if request.workload.name not in ("matmul", "conv2d")
+            else None)
 
     def prepare(self, task: Task) -> Prepared:
-        reason = self.unsupported_reason(task.workload, task.case, task.variant, task.device)
-        if reason:
-            raise Unsupported(reason)
         ex, details = compile_point(task)
         run, fetch = primfunc_runner(ex, task.inputs, task.workload.output_shape(task.case))
         return Prepared(run=run, fetch=fetch, details=details)
@@ -138,7 +141,7 @@ def compile_point(task: Task) -> tuple[Any, dict[str, Any]]:
         series = find_series(task.cache_dir, series_prefix(task.workload.name, task.case, cost_model, task.threads))
         if series is None:
             raise RuntimeError(f"no finished tuning under {task.cache_dir} for {task.workload.name} "
-                               f"{task.case.label} {cost_model}: run `python -m suites.tuning_curves run` first")
+                               f"{task.case.label} {cost_model}: run `python -m suites tune run` first")
         pick = best_record(series, budget)
         scheduled = apply_record(mod, series, pick["record"], target)
         details.update({k: v for k, v in pick.items() if k != "record"}, series=series.name)
@@ -192,7 +195,7 @@ def tune_series(workload: Workload, case: Case, cost_model: str, max_trials: int
     from tvm.ir.utils import derived_object
     from tvm.s_tir import meta_schedule as ms
 
-    from backends.tvm_tuning import build_candidate
+    from backends.tvm.tuning import build_candidate
 
     prefix = series_prefix(workload.name, case, cost_model, threads)
     done = find_series(cache_dir, prefix)

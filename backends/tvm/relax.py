@@ -3,11 +3,12 @@
 Variants (the import path comes first when it is not torch.export):
 - "untuned": `tvm.compile(mod, target)`'s default CPU pipeline: legalize and lower, no constant folding, no
   fusion, naive loops (the graph-level study's O0).
-- "tuned": the passes of TVM's "static_shape_tuning" pipeline, MetaSchedule tuning (backends/tvm_tuning.py), then
+- "tuned": the passes of TVM's "static_shape_tuning" pipeline, MetaSchedule tuning (backends/tvm/tuning.py), then
   the same build.
 - models also run "onnx-untuned" / "onnx-tuned" (Relax's ONNX frontend on the shared torch.onnx export), and
-  models with a graph-level study add "untuned-O1" (BatchNorm decomposed + constant folding) and "untuned-O2"
-  (+ operator fusion, FuseOps/FuseTIR): the ladder from the default pipeline (O0) to tuning (which includes O2).
+  the models of the graph-level study (backends/graph_study.py) add "untuned-O1" (BatchNorm decomposed +
+  constant folding) and "untuned-O2" (+ operator fusion, FuseOps/FuseTIR): the ladder from the default pipeline (O0)
+  to tuning (which includes O2).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, Prepared, Task, Unsupported
+from backends.base import Backend, Capabilities, Prepared, Task, Unsupported
+from backends.graph_study import GRAPH_STUDY_MODELS
 from backends.onnx_export import export_onnx
-from backends.tvm_common import host_target
-from backends.tvm_tuning import tune
-from models.base import Case, Workload
+from backends.tvm.common import host_target
+from backends.tvm.tuning import tune
+from models.workload import Case, Workload
 
 # Graph-level optimisation levels above the default pipeline ("untuned" is O0), below tuning.
 GRAPH_LEVELS = {
@@ -38,6 +40,8 @@ class TvmBackend(Backend):
     name = "tvm"
     description = "Apache TVM Relax (torch.export or ONNX frontend, LLVM CPU codegen, MetaSchedule tuning)"
     variants = ("untuned", "tuned", "onnx-untuned", "onnx-tuned", *GRAPH_LEVELS)
+    capabilities = Capabilities(variant_definitions={"onnx-untuned": "onnx", "onnx-tuned": "onnx"})
+    graph_study = GRAPH_STUDY_MODELS
     modules = ("tvm",)
     packages = ("apache-tvm", "apache-tvm-ffi")
     thread_knob = "TVM_NUM_THREADS=n (runtime thread pool, also used by tuning measurements) + target num-cores=n"
@@ -45,21 +49,16 @@ class TvmBackend(Backend):
     def thread_env(self, threads: int) -> dict[str, str]:
         return {"TVM_NUM_THREADS": str(threads)}
 
-    def definition_for(self, variant: str) -> str:
-        return "onnx" if variant.startswith("onnx-") else "torch"
-
     def variants_for(self, workload: Workload, case: Case) -> tuple[str, ...]:
         if workload.kind != "model":
             return ("untuned", "tuned")
-        levels = tuple(GRAPH_LEVELS) if getattr(workload, "graph_study", False) else ()
+        levels = tuple(GRAPH_LEVELS) if workload.name in self.graph_study else ()
         return ("untuned", "tuned", "onnx-untuned", "onnx-tuned", *levels)
 
     def prepare(self, task: Task) -> Prepared:
         import tvm
         from tvm import relax
 
-        if task.device != "cpu":
-            raise Unsupported(f"mlcompare builds TVM for cpu only, not {task.device}")
         frontend = "onnx" if task.variant.startswith("onnx-") else "torch.export"
         level = task.variant.removeprefix("onnx-")
         t0 = time.perf_counter()
@@ -70,15 +69,13 @@ class TvmBackend(Backend):
         target, details["target"] = host_target(task.threads)
         # The default pipeline: legalize and lower (tuned modules arrive legalized and fused already).
         pipeline = relax.get_pipeline("default")
-        if level == "untuned":
-            details["pipeline"] = "default"
-        elif level == "tuned":
+        if level == "tuned":
             mod = tune(task, mod, target, details)
         elif level in GRAPH_LEVELS:
             details["pipeline"] = f"{level}: {GRAPH_LEVELS[level]}"
             pipeline = graph_level_pipeline(level, target)
-        else:
-            raise Unsupported(f"unknown tvm variant {task.variant!r}")
+        else:  # "untuned" (skip refuses any other variant)
+            details["pipeline"] = "default"
 
         with target:
             lowered = pipeline(mod)

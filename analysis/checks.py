@@ -314,7 +314,7 @@ def fusion_beats_eager(ds: Dataset, machine: str, device: str) -> Outcome:
     verdict = verdicts.pop() if len(verdicts) == 1 else "inconclusive"
     detail = "; ".join(f"{k} {v.fmt()} vs eager" for k, v in found.items())
     return Outcome(verdict, f"geomean speedup on {', '.join(MEMORY_BOUND)}: {detail}", None, "",
-                   tuple((w, workload_href("operators", w)) for w in MEMORY_BOUND))
+                   tuple((w, workload_href("operators", w)) for w in MEMORY_BOUND if w in {r["workload"] for r in ops}))
 
 
 def triton_gpu_only(ds: Dataset, machine: str, device: str) -> Outcome:

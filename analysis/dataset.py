@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis.load import LoadedResults, latest
 from analysis.reproducibility import Reproducibility, reproducibility
-from suites.stats import Estimate, Sample, boot_medians, geomean, ratio
+from suites.stats import Estimate, Sample, boot_medians, geomean, ratio, record_key
 
 REFUSED = ("unsupported", "unavailable")  # declined before running (no device, no support): nothing was measured
 Row = dict[str, Any]
@@ -98,7 +98,7 @@ class Dataset:
             processes = row.get("processes")
             if not isinstance(processes, list):
                 processes = [row["samples_s"]] if isinstance(row.get("samples_s"), list) else []
-            self._boot[key] = boot_medians(processes, f"{row['run_id']}/{row['cell']}", float(row["median_s"]))
+            self._boot[key] = boot_medians(processes, record_key(row["run_id"], row["cell"]), float(row["median_s"]))
         return float(row["median_s"]), self._boot[key]
 
     def ratio(self, numerator: Row, denominator: Row) -> Estimate | None:

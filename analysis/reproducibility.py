@@ -35,7 +35,8 @@ def _as_record(row: dict[str, Any]) -> dict[str, Any]:
     processes = row.get("processes")
     if isinstance(processes, list) and processes:
         timing["processes"] = [{"samples_s": list(p)} for p in processes]
-    return {**{k: row[k] for k in ("cell", "backend", "variant", "workload", "case", "status")}, "timing": timing}
+    keys = ("run_id", "cell", "backend", "variant", "workload", "case", "status")
+    return {**{k: row[k] for k in keys}, "timing": timing}
 
 
 def latest_pair(records: pd.DataFrame) -> tuple[str, str] | None:

@@ -1,4 +1,4 @@
-"""Tuning curves: results/<machine>/tuning/*.jsonl, as written by `python -m suites.tuning_curves`.
+"""Tuning curves: results/<machine>/tuning/*.jsonl, as `python -m suites tune` writes them (backends/tvm).
 
 One JSON object per line. `kind` "point" (the default when absent): one budget of one MetaSchedule series, with
 workload, case, cost_model, budget (or trials), tuning_s (tuning wall time up to that budget), and the best kernel

@@ -184,10 +184,6 @@ class Backend(ABC):
             return Skip(UNSUPPORTED, f"unknown {self.name} variant {request.variant!r} (valid: {valid})")
         return unsupported(self.capabilities.refusal(self.name, request))
 
-    def precision_reason(self, precision: str, device: str) -> str | None:
-        """Compatibility for tests/test_gpu_suite.py until it asks `skip`: the precision part of `skip`'s checks."""
-        return self.capabilities.precision_refusal(self.name, precision, device)
-
     def thread_env(self, threads: int) -> dict[str, str]:
         """Environment variables that fix the library's thread count (set before import)."""
         return {}

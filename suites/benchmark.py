@@ -26,6 +26,7 @@ from suites.results import (
 )
 from suites.rounds import interleave, merge_processes
 from suites.runner import CellOptions, cell_environment, run_cell_isolated
+from suites.stats import record_key
 
 
 def _utc() -> str:
@@ -132,7 +133,7 @@ def run(files: RunFiles, planned: list[PlannedCell], options: CellOptions, manif
         record(item, {"status": item.skip_status, "reason": item.reason})
     runnable = [p for p in todo if not p.skip_status]
     for case in _cases(runnable):
-        _measure_case(case, options, progress, record)
+        _measure_case(case, options, progress, record, files.run_id)
     records, problems = read_records(files.records)
     for problem in problems:
         stream.write(f"warning: skipped {problem}\n")
@@ -150,7 +151,7 @@ def _cases(cells: list[PlannedCell]) -> list[list[PlannedCell]]:
 
 
 def _measure_case(cells: list[PlannedCell], options: CellOptions, progress: Progress,
-                  record: Callable[[PlannedCell, dict[str, Any]], None]) -> None:
+                  record: Callable[[PlannedCell, dict[str, Any]], None], run_id: str) -> None:
     """Every process of one case's cells in interleaved rounds; then one more process for each disturbed one."""
     case_key = f"{cells[0].cell.workload}/{cells[0].cell.case}"
     processes: list[list[dict[str, Any]]] = [[] for _ in cells]
@@ -177,7 +178,7 @@ def _measure_case(cells: list[PlannedCell], options: CellOptions, progress: Prog
                                 position=measured["position"], repeat_of_disturbed=True)
                 if again.get("status") == "ok" and not again.get("interference", {}).get("disturbed"):
                     runs[number] = again
-        record(cells[index], merge_processes(runs, cells[index].cell.key))
+        record(cells[index], merge_processes(runs, record_key(run_id, cells[index].cell.key)))
 
 
 def print_summary(records: list[dict[str, Any]], stream: TextIO = sys.stdout) -> None:

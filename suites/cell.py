@@ -11,6 +11,7 @@ The phase reached is written to RESULT.json.phase first, so a timeout or crash s
 
 from __future__ import annotations
 
+import gc
 import json
 import resource
 import sys
@@ -25,8 +26,9 @@ from backends import CellRequest, Prepared, Task, Unsupported, get_backend
 from backends.precision import get_precision, range_reason, round_inputs, round_model_weights
 from models import get_workload
 from suites.device_timing import timer_for
+from suites.interference import Window
 from suites.results import write_json_atomic
-from suites.stats import RepeatPolicy, repeat, summarize
+from suites.stats import RepeatPolicy, calibrate_loops, repeat, summarize
 from suites.tolerance import Verdict, verify
 
 TRACEBACK_CHARS = 3000
@@ -135,18 +137,30 @@ def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
         # One Python call and a store per run (~25 ns here) keep the last output, for the check below.
         last[0] = prepared.run()
 
+    loops = 1
+    gc.disable()  # a collection inside a timed run would charge Python's allocator to the backend
     try:
-        # CUDA cells: CUDA events with an L2 flush between runs (suites/device_timing.py); CPU cells: perf_counter.
+        # CUDA cells: CUDA events with an L2 flush between runs (suites/device_timing.py); CPU cells: perf_counter,
+        # fast calls batched into samples of `loops` calls.
         timer = timer_for(task.device, backend.capabilities.definition_for(task.variant))
-        samples = timer.repeat(run_keeping_output, policy) if timer else repeat(run_keeping_output, policy)
+        with Window() as window:
+            if timer:
+                samples = timer.repeat(run_keeping_output, policy)
+            else:
+                loops = calibrate_loops(run_keeping_output, policy)
+                samples = repeat(run_keeping_output, policy, loops)
         final = verify(prepared.fetch(last[0]), reference, length, precision.name)
     except Exception as exc:
         return {**result, **_failure(_status_of(exc, "runtime_error"), exc)}
+    finally:
+        gc.enable()
+    result["interference"] = window.result
     # Output that drifts over runs (kept state, a buffer accumulated into) is wrong even after a right first run.
     result["verification"] = _verification(first, final)
     if not final.passed:
         return {**result, "status": "wrong_result", "reason": f"last warm run: {final.detail}"}
-    timing = summarize(samples)
+    # The runner summarises the cell's processes together again, under the run's record key.
+    timing = {**summarize(samples), "loops": loops}
     median = timing["median_s"]
     return {
         **result,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau
 
-from suites.stats import Estimate, boot_medians, interval, timing_processes
+from suites.stats import Estimate, boot_medians, interval, record_key, timing_processes
 
 BASELINE = "torch-eager"
 FALLBACK_BASELINE = "numpy"
@@ -103,7 +103,8 @@ def _two_sided_p(ratio_replicates: np.ndarray) -> float:
 def cell_replicates(record: dict[str, Any]) -> np.ndarray:
     """The cell's bootstrap medians (hierarchical over its processes), seeded by its key."""
     timing = record["timing"]
-    return boot_medians(timing_processes(timing), record["cell"], timing["median_s"])
+    return boot_medians(timing_processes(timing), record_key(record.get("run_id", ""), record["cell"]),
+                        timing["median_s"])
 
 
 def _ok_by_cell(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -81,6 +81,11 @@ def repeat(run: Callable[[], Any], policy: RepeatPolicy, loops: int = 1) -> list
             return samples
 
 
+def record_key(run_id: str, cell: str) -> str:
+    """The bootstrap key of a record: the runner's summary and every analysis of it draw the same resamples."""
+    return f"{run_id}/{cell}"
+
+
 def seed_of(key: str) -> int:
     """The bootstrap seed of a cell: crc32 of its key (stable across processes, unlike hash())."""
     return zlib.crc32(key.encode())

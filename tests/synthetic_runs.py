@@ -93,7 +93,7 @@ def write_tuning(results_dir: Path, machine: str, points: list[dict[str, Any]], 
 
 def tuning_point(workload: str, case: str, cost_model: str, budget: int, tuning_s: float, median_s: float,
                  flops: float, run_id: str = "20260101T000000Z-7777") -> dict[str, Any]:
-    """A point as suites/tuning_curves.py writes it: the best kernel after `budget` trials, timed afresh."""
+    """A point as backends/tvm/tuning_curves.py writes it: the best kernel after `budget` trials, timed afresh."""
     timing = ok("tvm-ms", f"{cost_model}-{budget}", workload, case, median_s, seed=budget)["timing"]
     return {"schema": 1, "run_id": run_id, "kind": "point", "key": f"point/{workload}/{case}/{cost_model}/{budget}",
             "workload": workload, "case": case, "cost_model": cost_model, "budget": budget, "tuning_s": tuning_s,

@@ -132,6 +132,19 @@ def test_cached_tuning_is_still_paid_for(tmp_path: Path) -> None:
     assert n == math.ceil((104.0 - 1.0) / 5e-3)
 
 
+def test_a_backend_that_compiles_on_its_first_call_is_charged_for_it(tmp_path: Path) -> None:
+    """Inductor compiles lazily: its prepare step is cheap and its first call holds the compile."""
+    write_run(tmp_path, M, "20260101T000000Z-aaaa", [
+        ok("torch-eager", "default", "m", "b1", 10e-3, compile_s=0.0, first_run_s=0.02),
+        ok("inductor", "default", "m", "b1", 5e-3, compile_s=0.5, first_run_s=20.005,
+           details={"first_call_compiles": True}),
+        ok("xla", "default", "m", "b1", 5e-3, compile_s=2.0, first_run_s=20.005)])
+    costs = effective_compile(Dataset(load_results(tmp_path))).set_index("label")
+    assert costs.loc["inductor", "effective_compile_s"] == pytest.approx(0.5 + 20.0)
+    assert costs.loc["xla", "effective_compile_s"] == pytest.approx(2.0)  # compiled in prepare: first call is a run
+    assert costs.loc["torch-eager", "effective_compile_s"] == pytest.approx(0.0)
+
+
 def test_roofline_fraction_and_calibration_fallback(tmp_path: Path) -> None:
     write_run(tmp_path, M, "20260101T000000Z-aaaa", [
         ok("x", "default", "low-ai", "a", 1.0, flops=5e9, nbytes=5e9),  # AI 1: roof = bw = 10 GFLOP/s, runs 5

@@ -66,7 +66,7 @@ def test_adapters_refuse_only_through_skip(name: str) -> None:
             break
         defined = sorted(set(OLD_INTERFACE) & set(vars(cls)))
         assert not defined, f"{cls.__name__} defines {defined}: declare Capabilities and override skip instead"
-    assert type(backend).precision_reason is Backend.precision_reason  # the compatibility shim only
+    assert not hasattr(backend, "precision_reason")
     assert type(backend).missing_requirement is Backend.missing_requirement  # declare modules/commands instead
     # prepare neither re-checks what skip decided nor refuses: late refusals are raised where they are discovered.
     assert "raise Unsupported" not in inspect.getsource(type(backend).prepare)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from backends import get_backend
+from backends import CellRequest, get_backend
 from models import get_workload
 from suites import gpu_calibration, gpu_info, proctree
 from suites.benchmark import build_manifest
@@ -61,9 +61,10 @@ def test_cuda_only_and_cpu_only_backends_say_why() -> None:
     assert "not a cuBLAS/cuDNN operation" in by_cell[("cublas", "softmax")].reason
     assert "onnxruntime-gpu" in by_cell[("onnxruntime", "matmul")].reason
     assert "no cuda target" in by_cell[("numpy", "matmul")].reason
-    xla = get_backend("xla")
-    assert "HIGHEST" in (xla.precision_reason("tf32", "cuda") or "")
-    assert xla.precision_reason("bfloat16", "cuda") is None
+    xla, softmax = get_backend("xla"), get_workload("softmax")
+    case = softmax.case(softmax.tiny_case)
+    assert "HIGHEST" in xla.skip(CellRequest(softmax, case, "default", "cuda", "tf32")).reason
+    assert xla.skip(CellRequest(softmax, case, "default", "cuda", "bfloat16")) is None
 
 
 def test_device_environment_of_a_cell() -> None:
@@ -295,8 +296,10 @@ def _cuda_cell(backend: str, workload: str, dtype: str, variant: str = "default"
                                                    ("cublas", "attention"), ("inductor", "layernorm"),
                                                    ("xla", "softmax"), ("torch-eager", "mlp"), ("xla", "mlp")])
 def test_cuda_cell(backend: str, workload: str, dtype: str) -> None:
-    if get_backend(backend).precision_reason(dtype, "cuda"):
-        pytest.skip(get_backend(backend).precision_reason(dtype, "cuda"))
+    adapter, cases = get_backend(backend), get_workload(workload)
+    skip = adapter.skip(CellRequest(cases, cases.case(cases.tiny_case), adapter.variants[0], "cuda", dtype))
+    if skip:
+        pytest.skip(skip.reason)
     result = _cuda_cell(backend, workload, dtype)
     assert result["status"] == "ok", f"{result['status']}: {result['reason']}\n{result.get('traceback', '')}"
     assert result["device_timing"]["method"] == "cuda-events" and result["timing"]["median_s"] > 0

@@ -45,8 +45,6 @@ LOCAL_SCHEMES = ("data:", "about:", "blob:", "chrome-error:")
 CHARTS_DRAWN_MS = 15_000
 # Known report bug, not the browser's: the memory-bound claim links every MEMORY_BOUND workload page
 # (analysis/checks.py) whether or not it was built; the demo results have no bias_add_relu or layernorm cells.
-KNOWN_BROKEN_LINKS = {"claims.html -> workloads/operators--bias_add_relu.html",
-                      "claims.html -> workloads/operators--layernorm.html"}
 
 MISSING = None
 if sync_playwright is None:
@@ -165,7 +163,7 @@ def test_every_page_loads_cleanly_offline_with_charts_and_links(site: Path, serv
             path += "index.html"
         if not (site / path).is_file() or (fragment and fragment not in anchors.get(path, set())):
             broken.append(f"{name} -> {href[len(server):]}")
-    assert sorted(set(broken) - KNOWN_BROKEN_LINKS) == []
+    assert sorted(broken) == []
     assert len(links) > len(pages)
 
 

@@ -76,12 +76,14 @@ def find_series(cache_dir: Path, prefix: str) -> Path | None:
     return max(found)[1] if found else None
 
 
+def _json_lines(path: Path) -> list[Any]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def best_record(series: Path, budget: int) -> dict[str, Any]:
     """The fastest valid candidate among the first `budget` trials, and the tuning wall time they took."""
-    # The project's one JSONL reader (imported here: only the cell's subprocess and the study read records).
-    from suites.results import read_jsonl
-
-    lines = read_jsonl(series / RECORDS_FILE)[0][:budget]
+    # MetaSchedule's own database lines, read here without suites/ (an adapter never imports the layer above).
+    lines = _json_lines(series / RECORDS_FILE)[:budget]
     best: dict[str, Any] | None = None
     for index, (_, record) in enumerate(lines):
         secs = [float(s) for s in record[1]] if record[1] else [FAILED_S * 10]
@@ -90,7 +92,7 @@ def best_record(series: Path, budget: int) -> dict[str, Any]:
             best = {"best_trial": index + 1, "tuner_best_s": mean, "record": record}
     if best is None:
         raise RuntimeError(f"no valid candidate among the first {budget} trials of {series.name}")
-    progress = read_jsonl(series / PROGRESS_FILE)[0]
+    progress = _json_lines(series / PROGRESS_FILE)
     used = min(budget, len(lines))
     at = next((p for p in progress if p["trials"] >= used), progress[-1])
     return {**best, "trials_used": used, "tuning_s": at["elapsed_s"], "trials_available": len(lines)}

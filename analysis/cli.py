@@ -5,8 +5,10 @@ one CPU generation without --machine) gets a one-line error and exit code 2, bef
 
 One report, one CPU generation: two machines' timings are never pooled. When the selected runs (every run, --runs,
 --committed) come from one CPU generation (the manifests' machine.cpu_family_model), the report is built from them;
-when they span several, --machine chooses: a machine directory under the results folder (e.g. amd-epyc-2c) or a
-generation (e.g. 25/17 for Zen 4, 26/... for Zen 5); without it the error lists the generations found.
+when they span several, --machine chooses: a machine directory under the results folder (e.g. amd-epyc-f25m17-2c)
+or a generation (e.g. 25/17 for Zen 4, 26/... for Zen 5). Without it the html format builds one site per generation,
+each in a folder of the site named for its machine directory, under an index page; the text and Markdown formats
+need --machine.
 """
 
 from __future__ import annotations
@@ -37,6 +39,28 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def per_machine_sites(args: argparse.Namespace, run_ids: list[str] | None, out: Path,
+                      machines: dict[str, list[str]]) -> int:
+    """One site per CPU generation, each built from that generation's runs alone, under an index page."""
+    from analysis.docs_figures import update_docs_figures
+    from analysis.report import build_report, text_summary
+    from analysis.site import prepare_out, write_index, write_site
+
+    prepare_out(out)
+    sites = {}
+    for generation, directories in sorted(machines.items()):
+        report = build_report(args.results_dir, run_ids, args.committed, generation)
+        name = "+".join(directories)
+        if any(set(directories) & set(other) for g, other in machines.items() if g != generation):
+            name += "-f{}m{}".format(*generation.split("/"))  # one directory holding two generations (old runs)
+        sites[name] = (generation, report, len(write_site(report, out / name)))
+        print(text_summary(report, out / name))
+    write_index(out, {name: (generation, pages) for name, (generation, _, pages) in sites.items()})
+    update_docs_figures(args.results_dir)
+    print(f"({len(sites)} machines: {', '.join(sites)}; index {out / 'index.html'})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from analysis.load import MixedGenerations
@@ -44,7 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     run_ids = [r.strip() for r in args.runs.split(",") if r.strip()] or None
     out = args.out or args.results_dir / "site"
     try:
-        report = build_report(args.results_dir, run_ids, args.committed, args.machine)
+        try:
+            report = build_report(args.results_dir, run_ids, args.committed, args.machine)
+        except MixedGenerations as mixed:
+            if args.format != "html" or args.machine:
+                raise
+            return per_machine_sites(args, run_ids, out, mixed.machines)
         if args.format == "markdown":
             sys.stdout.write(markdown(report))
             return 0

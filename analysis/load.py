@@ -34,7 +34,12 @@ DISTURBED = "disturbed: the load average exceeded the cell's threads + 1 while i
 
 
 class MixedGenerations(ValueError):
-    """The selected runs come from more than one CPU generation and no --machine chose one."""
+    """The selected runs come from more than one CPU generation and no --machine chose one; `machines` maps each
+    generation to its machine directories."""
+
+    def __init__(self, message: str, machines: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.machines = machines or {}
 
 
 @dataclass
@@ -217,7 +222,8 @@ def select_generation(runs: dict[Path, dict[str, Any]], machine: str | None = No
                               f"{', '.join(sorted({p.parent.name for p in runs if generations[p] == g}))})"
                               for g in found)
         raise MixedGenerations(f"the selected runs span {len(found)} CPU generations, which are never pooled: "
-                               f"{described}; choose one with --machine " + " or --machine ".join(found))
+                               f"{described}; choose one with --machine " + " or --machine ".join(found),
+                               {g: sorted({p.parent.name for p in runs if generations[p] == g}) for g in found})
     return (found[0] if found else ""), runs
 
 

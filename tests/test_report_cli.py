@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis.cli import main
@@ -100,12 +101,22 @@ def _two_generations(folder: Path) -> None:
 
 
 def test_two_cpu_generations_are_never_pooled(tmp_path: Path) -> None:
+    """A summary must name one generation (exit 2, nothing written); the site becomes one site per generation."""
     _two_generations(tmp_path / "results")
     argv = ["report", "--results-dir", str(tmp_path / "results"), "--out", str(tmp_path / "site")]
-    proc = subprocess.run([sys.executable, "-m", "analysis", *argv], capture_output=True, text=True, cwd=REPO_ROOT)
+    proc = subprocess.run([sys.executable, "-m", "analysis", *argv, "--format", "text"], capture_output=True,
+                          text=True, cwd=REPO_ROOT)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert "25/17" in proc.stderr and "26/2" in proc.stderr and "--machine" in proc.stderr
     assert not (tmp_path / "site").exists()
+    proc = subprocess.run([sys.executable, "-m", "analysis", *argv], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr
+    sites = sorted(p.parent.name for p in (tmp_path / "site").glob("*/index.html"))
+    assert sites == ["amd-epyc-2c-f25m17", "amd-epyc-2c-f26m2"]
+    for name, run in (("amd-epyc-2c-f25m17", "20260101T000000Z-zen4"), ("amd-epyc-2c-f26m2", "20260102T000000Z-zen5")):
+        assert set(pd.read_parquet(tmp_path / "site" / name / "data" / "results.parquet")["run_id"]) == {run}
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "amd-epyc-2c-f25m17/index.html" in index and "26/2" in index
 
 
 def test_machine_chooses_one_generation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

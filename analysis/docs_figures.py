@@ -161,23 +161,24 @@ def machines(runs: CommittedRuns) -> str:
     return markdown_table(["directory", "CPU model", "family/model", "cores", "runs"], rows)
 
 
-def newest_records(runs: CommittedRuns) -> pd.DataFrame:
-    """One record per machine and cell: the newest run's (run ids start with their UTC start time)."""
-    frame = runs.records.sort_values(["run_id", "cell"], kind="stable")
-    return frame.drop_duplicates(["machine", "device", "dtype", "cell"], keep="last")
-
-
 def example_result(runs: CommittedRuns) -> str:
-    """ResNet-18 at batch 1: each backend's newest record, its median and CI, speedup over torch eager, error."""
+    """ResNet-18 at batch 1 from one run per machine (the one holding most of the example's backends, then the
+    newest): its median and CI, speedup over torch eager of the same run, error. A ratio never spans two runs."""
     if not len(runs.records):
         return "(no committed runs)\n"
-    newest = newest_records(runs)
-    cells = newest[(newest["workload"] == EXAMPLE_WORKLOAD) & (newest["case"] == EXAMPLE_CASE)
-                   & (newest["backend"] + "/" + newest["variant"]).isin(EXAMPLE_VARIANTS)]
+    frame = runs.records
+    cells = frame[(frame["workload"] == EXAMPLE_WORKLOAD) & (frame["case"] == EXAMPLE_CASE)
+                  & (frame["backend"] + "/" + frame["variant"]).isin(EXAMPLE_VARIANTS)]
     rows = []
-    for (machine, device, dtype), group in cells.groupby(["machine", "device", "dtype"], sort=True):
+    for (machine, device, dtype), scope in cells.groupby(["machine", "device", "dtype"], sort=True):
+        with_baseline = scope[scope["run_id"].isin(scope[scope["backend"] == BASELINE]["run_id"])]
+        if with_baseline.empty:
+            continue
+        run_id = max(with_baseline.groupby("run_id").size().items(), key=lambda item: (item[1], item[0]))[0]
+        group = with_baseline[with_baseline["run_id"] == run_id]
         baseline = group[(group["backend"] == BASELINE) & (group["status"] == "ok")]["median_s"]
         order = group["backend"].str.cat(group["variant"], sep="/").map(EXAMPLE_VARIANTS.index)
+        rows.append([f"**{machine}, {device}, {dtype}, run `{run_id}`**", "", "", "", "", ""])
         for _, r in group.assign(order=order).sort_values("order").iterrows():
             ok = r["status"] == "ok"
             speedup = f"{baseline.iloc[0] / r['median_s']:.2f}x" if ok and len(baseline) else "-"
@@ -185,7 +186,6 @@ def example_result(runs: CommittedRuns) -> str:
             error = f"{r['error']:.1e} / {r['tolerance']:.1e}" if pd.notna(r["error"]) else "-"
             rows.append([f"{r['backend']}/{r['variant']}", r["status"], _ms(r["median_s"]) if ok else "-", interval,
                          speedup, error])
-        rows.insert(len(rows) - len(group), [f"**{machine}, {device}, {dtype}**", "", "", "", "", ""])
     return markdown_table(["backend/variant", "status", "median ms", "95% CI ms", "speedup", "error / tolerance"],
                           rows)
 

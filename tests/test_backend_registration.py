@@ -125,3 +125,17 @@ def test_unknown_variants_are_refused_and_budget_variants_are_open_ended() -> No
     if tvm_ms.missing_requirement is None:
         assert tvm_ms.skip(CellRequest(workload, case, "xgb-8")) is None  # a budget not in its standard list
         assert tvm_ms.skip(CellRequest(workload, case, "sgd-8")) is not None
+
+
+def test_the_readmes_backend_example_is_the_tested_example() -> None:
+    """Every line of code the README shows for adding a backend is a line of tests/example_backend.py (comments
+    aside), so the README cannot drift from the adapter that the test above runs end to end."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("## Add a backend", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+
+    def code(line: str) -> str:
+        return line.split("  #", 1)[0].rstrip()
+
+    example = {code(line) for line in EXAMPLE.read_text().splitlines()}
+    shown = [code(line) for line in block.splitlines() if code(line)]
+    assert len(shown) >= 10 and [line for line in shown if line not in example] == []

@@ -119,6 +119,9 @@ class Task:
     workdir: Path = Path(".")
     # Persistent cache shared by runs (tuning records); kept under results/.
     cache_dir: Path = Path(".")
+    # Shared by the processes of one cell: the first writes its artifacts here, the rest load them
+    # (backends/artifacts.py); deleted after the cell. None (a task made outside the runner): nothing is reused.
+    artifact_dir: Path | None = None
 
     @property
     def request(self) -> CellRequest:

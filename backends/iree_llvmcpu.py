@@ -16,11 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from backends.artifacts import reusable, writing
 from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, unsupported
 from backends.onnx_export import export_onnx
 from models.workload import Case, Workload
 
 COMPILE_FLAGS = ("--iree-llvmcpu-target-cpu=host",)
+VMFB = "module.vmfb"  # the compiled module a cell's later processes load
 # Worker count of the local-task driver. In the default topology mode ("physical_cores") this creates one
 # worker per physical core, at most n, each pinned to a core of the process's CPU affinity mask (so it
 # honours the runner's per-cell affinity). --task_topology_group_count=n would instead unpin the workers
@@ -139,12 +141,16 @@ class IreeBackend(Backend):
 
         frontend, input_type, entry = FRONTENDS[task.variant]
         task.workdir.mkdir(parents=True, exist_ok=True)
-        mlir, details = frontend(task)
-
-        vmfb = mlir.with_suffix(".vmfb")
-        start = time.perf_counter()
-        _compile(mlir, vmfb, input_type)
-        details["iree_compile_s"] = time.perf_counter() - start
+        vmfb = reusable(task.artifact_dir, VMFB)
+        details: dict[str, Any] = {"vmfb_reused": vmfb is not None}
+        if vmfb is None:  # the cell's first process imports and compiles; its later ones load the module
+            mlir, imported = frontend(task)
+            details.update(imported)
+            with writing(task.artifact_dir, VMFB, task.workdir) as partial:
+                start = time.perf_counter()
+                _compile(mlir, partial, input_type)
+                details["iree_compile_s"] = time.perf_counter() - start
+            vmfb = partial.parent / VMFB
 
         config = _local_task_config(task.threads)
         context = rt.SystemContext(config=config)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backends.artifacts import reusable, writing
 from backends.base import Task
 
 # Opset 18: the oldest opset the dynamo exporter targets natively (older ones go through a version converter),
@@ -23,6 +24,7 @@ class OnnxExport:
     export_s: float
     opset: int
     input_names: tuple[str, ...]
+    reused: bool = False  # loaded from the cell's first process (export_s is then 0)
 
     @property
     def bytes(self) -> int:
@@ -34,7 +36,8 @@ def input_names(count: int) -> tuple[str, ...]:
 
 
 def export_onnx(task: Task, directory: Path | None = None, opset: int = OPSET) -> OnnxExport:
-    """Export `task.workload`'s torch module at the case's static shapes to `<directory>/<workload>.onnx`.
+    """Export `task.workload`'s torch module at the case's static shapes to `<directory>/<workload>.onnx`
+    (by default the cell's artifact_dir: the cell's later processes load the first one's export).
 
     Every input stays a graph input (in0..inN, weights included) so all backends get the same data.
     A workload that is an ONNX file already (a user's model) is used as it is, with no export.
@@ -42,11 +45,19 @@ def export_onnx(task: Task, directory: Path | None = None, opset: int = OPSET) -
     given = getattr(task.workload, "onnx_path", None)
     if given is not None:
         return given_onnx(Path(given))
+    name = f"{task.workload.name}.onnx"
+    names = input_names(len(task.inputs))
+    done = reusable(task.artifact_dir if directory is None else None, name)
+    if done is not None:
+        return OnnxExport(path=done, export_s=0.0, opset=opset, input_names=names, reused=True)
+    with writing(task.artifact_dir if directory is None else directory, name, task.workdir) as partial:
+        export_s = _export(task, partial, opset)
+    return OnnxExport(path=partial.parent / name, export_s=export_s, opset=opset, input_names=names)
+
+
+def _export(task: Task, path: Path, opset: int) -> float:
     import torch
 
-    directory = directory if directory is not None else task.workdir
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{task.workload.name}.onnx"
     module = task.workload.torch_module(task.case)
     args = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in task.inputs)
     names = input_names(len(args))
@@ -65,7 +76,7 @@ def export_onnx(task: Task, directory: Path | None = None, opset: int = OPSET) -
             external_data=False,  # one self-contained file (no weights to externalise anyway)
             verbose=False,
         )
-    return OnnxExport(path=path, export_s=time.perf_counter() - start, opset=opset, input_names=names)
+    return time.perf_counter() - start
 
 
 def given_onnx(path: Path) -> OnnxExport:

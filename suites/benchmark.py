@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from backends import get_backend
@@ -152,33 +154,38 @@ def _cases(cells: list[PlannedCell]) -> list[list[PlannedCell]]:
 
 def _measure_case(cells: list[PlannedCell], options: CellOptions, progress: Progress,
                   record: Callable[[PlannedCell, dict[str, Any]], None], run_id: str) -> None:
-    """Every process of one case's cells in interleaved rounds; then one more process for each disturbed one."""
+    """Every process of one case's cells in interleaved rounds; then one more process for each disturbed one.
+
+    Each cell has an artifact folder for the case's duration: its first process compiles into it, the later ones
+    load from it (backends/artifacts.py).
+    """
     case_key = f"{cells[0].cell.workload}/{cells[0].cell.case}"
     processes: list[list[dict[str, Any]]] = [[] for _ in cells]
+    with tempfile.TemporaryDirectory(prefix="mlcompare-artifacts-") as root:
 
-    def measure(index: int, label: str, **tags: Any) -> dict[str, Any]:
-        item = cells[index]
-        progress.start(f"{item.cell.key} {label}")
-        measured = run_cell_isolated(item.cell, options, on_wait=lambda s, phase: progress.waiting(
-            f"{item.cell.key} {label}", s, phase))
-        return {**measured, **tags}
+        def measure(index: int, label: str, **tags: Any) -> dict[str, Any]:
+            key = f"{cells[index].cell.key} {label}"
+            progress.start(key)
+            measured = run_cell_isolated(cells[index].cell, options, artifact_dir=Path(root) / str(index),
+                                         on_wait=lambda s, phase: progress.waiting(key, s, phase))
+            return {**measured, **tags}
 
-    for slot in interleave([case_key] * len(cells), options.repeats, options.seed):
-        runs = processes[slot.index]
-        if runs and runs[-1].get("status") != "ok":
-            continue  # a failed cell is not run again
-        runs.append(measure(slot.index, f"(process {slot.round + 1}/{options.repeats})", round=slot.round,
-                            position=slot.position))
-    for index, runs in enumerate(processes):
-        # A process that shared the machine with other work is measured once more, at the end of its case (close
-        # in time to the others); the repeat replaces it unless it was disturbed too.
-        for number, measured in enumerate(list(runs)):
-            if measured.get("status") == "ok" and measured.get("interference", {}).get("disturbed"):
-                again = measure(index, "(repeat of a disturbed process)", round=measured["round"],
-                                position=measured["position"], repeat_of_disturbed=True)
-                if again.get("status") == "ok" and not again.get("interference", {}).get("disturbed"):
-                    runs[number] = again
-        record(cells[index], merge_processes(runs, record_key(run_id, cells[index].cell.key)))
+        for slot in interleave([case_key] * len(cells), options.repeats, options.seed):
+            runs = processes[slot.index]
+            if runs and runs[-1].get("status") != "ok":
+                continue  # a failed cell is not run again
+            runs.append(measure(slot.index, f"(process {slot.round + 1}/{options.repeats})", round=slot.round,
+                                position=slot.position))
+        for index, runs in enumerate(processes):
+            # A process that shared the machine with other work is measured once more, at the end of its case
+            # (close in time to the others); the repeat replaces it unless it was disturbed too.
+            for number, measured in enumerate(list(runs)):
+                if measured.get("status") == "ok" and measured.get("interference", {}).get("disturbed"):
+                    again = measure(index, "(repeat of a disturbed process)", round=measured["round"],
+                                    position=measured["position"], repeat_of_disturbed=True)
+                    quiet = again.get("status") == "ok" and not again.get("interference", {}).get("disturbed")
+                    runs[number] = again if quiet else {**measured, "repeat_disturbed_too": True}
+            record(cells[index], merge_processes(runs, record_key(run_id, cells[index].cell.key)))
 
 
 def print_summary(records: list[dict[str, Any]], stream: TextIO = sys.stdout) -> None:

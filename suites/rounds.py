@@ -19,7 +19,7 @@ from suites.stats import summarize
 
 # What each process keeps of its own in a merged record (its warm-run samples live in timing.processes).
 PROCESS_FIELDS = ("status", "reason", "round", "position", "compile_s", "first_run_s", "wall_s", "load_avg",
-                  "interference", "peak_rss_mb", "repeat_of_disturbed")
+                  "interference", "peak_rss_mb", "repeat_of_disturbed", "repeat_disturbed_too")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,9 @@ def merge_processes(results: list[dict[str, Any]], key: str) -> dict[str, Any]:
     every process's warm runs, with the median's CI resampled over processes (suites.stats). Each process's own
     figures stay under `processes`.
     """
-    per_process = [{k: r[k] for k in PROCESS_FIELDS if k in r} for r in results]
+    per_process = [{**{k: r[k] for k in PROCESS_FIELDS if k in r},
+                    "reused": sorted(k for k, v in (r.get("details") or {}).items() if k.endswith("_reused") and v)}
+                   for r in results]
     failed = next((r for r in results if r.get("status") != "ok"), None)
     if failed is not None:
         return {**failed, "processes": per_process}

@@ -76,21 +76,26 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_cell_isolated(cell: Cell, options: CellOptions,
-                      on_wait: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+                      on_wait: Callable[[float, str], None] | None = None,
+                      artifact_dir: Path | None = None) -> dict[str, Any]:
     """Run one cell in a fresh subprocess and return its measured fields (status always set).
 
-    `on_wait(elapsed_s, phase)` is called while the cell runs, for progress displays.
+    `on_wait(elapsed_s, phase)` is called while the cell runs, for progress displays. `artifact_dir` is shared by
+    the processes of one cell (the first compiles into it, the rest load from it); by default the process's own.
     """
     workdir = Path(tempfile.mkdtemp(prefix="mlcompare-cell-"))
+    artifacts = artifact_dir or workdir / "artifacts"
     spec = {**asdict(cell), "threads": options.threads, "seed": options.seed, "device": options.device,
             "dtype": options.dtype,
             "repeat_policy": asdict(options.repeat_policy), "workdir": str(workdir / "work"),
-            "cache_dir": str(Path(options.cache_dir) / cell.backend)}
+            "cache_dir": str(Path(options.cache_dir) / cell.backend), "artifact_dir": str(artifacts)}
     spec_path, result_path = workdir / "spec.json", workdir / "result.json"
     spec_path.write_text(json.dumps(spec))
     (workdir / "work").mkdir()
     cpus = _affinity(options.threads)
     env = {**os.environ, **cell_environment(cell.backend, options.threads, options.device), "PYTHONHASHSEED": "0",
+           # Inductor's on-disk caches per cell: the first process compiles cold, the cell's later ones reuse them.
+           "TORCHINDUCTOR_CACHE_DIR": str(artifacts / "torchinductor"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
            CPUS_ENV: ",".join(map(str, cpus or [])), RUNNER_PID_ENV: str(os.getpid())}
     stderr_path = workdir / "stderr.txt"

@@ -32,10 +32,11 @@ class RepeatPolicy:
     stop them; `max_time_s` is the safety stop (never before `floor_runs`). The run cap never stops a cell short of
     `min_time_s`: the documented minimum time of warm runs always holds unless `max_time_s` is reached first."""
 
+    # Per process: a cell runs in several (3 by default), so it gets 1.5 s of warm runs in all.
     min_runs: int = 10
-    min_time_s: float = 1.0
-    max_time_s: float = 10.0
-    max_runs: int = 2000
+    min_time_s: float = 0.5
+    max_time_s: float = 5.0
+    max_runs: int = 1000
     floor_runs: int = 3
 
     def done(self, n: int, elapsed_s: float) -> bool:
@@ -48,7 +49,7 @@ class RepeatPolicy:
         return elapsed_s >= self.min_time_s and n >= min(self.min_runs, self.max_runs)
 
 
-QUICK_POLICY = RepeatPolicy(min_runs=5, min_time_s=0.2, max_time_s=3.0, max_runs=500)
+QUICK_POLICY = RepeatPolicy(min_runs=5, min_time_s=0.1, max_time_s=1.5, max_runs=250)
 
 
 def calibrate_loops(run: Callable[[], Any], policy: RepeatPolicy, calls: int = 3) -> int:

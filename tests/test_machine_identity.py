@@ -68,7 +68,7 @@ def test_runs_on_two_generations_land_in_two_directories(monkeypatch: pytest.Mon
     for info in (ZEN4, ZEN5):
         fake_cpu(monkeypatch, info)
         args = ["run", "--backends", "numpy", "--workloads", "matmul", "--quick", "--threads", "1",
-                "--results-dir", str(tmp_path)]
+                "--repeats", "1", "--results-dir", str(tmp_path)]
         assert suites.cli.main(args) == 0
         (manifest,) = [p for p in tmp_path.glob("*/*.manifest.json") if p.parent.name not in directories]
         assert json.loads(manifest.read_text())["machine"]["slug"] == manifest.parent.name

@@ -169,7 +169,7 @@ def test_selection_carries_the_precision() -> None:
 def _cli(tmp_path: Path, *args: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     command = [sys.executable, "-m", "suites", "run", "--workloads", "matmul", "--quick", "--threads", "1",
-               "--results-dir", str(tmp_path), "--machine", "testbox", *args]
+               "--results-dir", str(tmp_path), "--machine", "testbox", "--repeats", "1", *args]
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     (manifest_path,) = tmp_path.glob("testbox/*.manifest.json")

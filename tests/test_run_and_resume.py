@@ -24,7 +24,7 @@ def cli(*args: str, results: Path, check: bool = True) -> subprocess.CompletedPr
     if args[0] in ("run", "summary", "export"):
         command += ["--results-dir", str(results)]
     if args[0] == "run" and "--resume" not in args:
-        command += ["--machine", "testbox"]
+        command += ["--machine", "testbox", "--repeats", "1"]  # one process per cell: tests/test_processes_*
     done = subprocess.run(command, cwd=REPO_ROOT, env=ENV, capture_output=True, text=True, timeout=300)
     if check and done.returncode != 0:
         raise AssertionError(f"exit {done.returncode}: {done.stderr[-2000:]}")
@@ -74,7 +74,7 @@ def test_run_records_every_cell_and_one_thread_count(tmp_path: Path) -> None:
 
 def test_killed_run_resumes_with_every_cell_exactly_once(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "suites", "run", "--backends", "numpy,fake-slow", "--workloads", "matmul",
-               "--quick", "--threads", "1", "--results-dir", str(tmp_path), "--machine", "testbox"]
+               "--quick", "--threads", "1", "--results-dir", str(tmp_path), "--machine", "testbox", "--repeats", "1"]
     proc = subprocess.Popen(command, cwd=REPO_ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     records_path = None

@@ -19,7 +19,7 @@ FACTORY = "tests.user_model_example:small_convnet"
 def mlcompare(*args: str, results: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "MLCOMPARE_USER_MODEL"}
     command = [sys.executable, "-m", "suites", "run", "--quick", "--results-dir", str(results), "--machine", "m",
-               *args]
+               "--repeats", "1", *args]
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backends.artifacts import bookkeeping, reusable, writing
 from backends.base import Backend, Capabilities, Prepared, Task, Unsupported
 from backends.graph_study import GRAPH_STUDY_MODELS
 from backends.onnx_export import export_onnx
@@ -28,6 +28,7 @@ from backends.tvm.tuning import tune
 from models.workload import Case, Workload
 
 # Graph-level optimisation levels above the default pipeline ("untuned" is O0), below tuning.
+LIBRARY = "tvm_module.so"  # the built module, exported for the cell's later processes (and the deploy study)
 GRAPH_LEVELS = {
     "untuned-O1": "BatchNorm decomposed for inference + constant folding, no fusion",
     "untuned-O2": "BatchNorm decomposed + constant folding + FuseOps/FuseTIR",
@@ -59,12 +60,34 @@ class TvmBackend(Backend):
         import tvm
         from tvm import relax
 
+        library = reusable(task.artifact_dir, LIBRARY)
+        if library is not None:  # a later process of the cell: load the first one's build, compile nothing
+            details: dict[str, Any] = {"library_reused": True, "tvm": tvm.__version__}
+            ex = tvm.runtime.load_module(str(library))
+        else:
+            ex, details = self._build(task)
+        device = tvm.cpu()
+        vm = relax.VirtualMachine(ex, device)
+        main = vm["main"]
+        args = [tvm.runtime.tensor(np.ascontiguousarray(a), device) for a in task.inputs]
+
+        def run() -> Any:
+            out = main(*args)
+            device.sync()  # CPU kernels return when done; sync keeps run() honest for async devices too
+            return out
+
+        return Prepared(run=run, fetch=to_numpy, details=details)
+
+    def _build(self, task: Task) -> tuple[Any, dict[str, Any]]:
+        import tvm
+        from tvm import relax
+
         frontend = "onnx" if task.variant.startswith("onnx-") else "torch.export"
         level = task.variant.removeprefix("onnx-")
         t0 = time.perf_counter()
         mod = import_onnx(task) if frontend == "onnx" else import_torch(task)
         details: dict[str, Any] = {"export_s": time.perf_counter() - t0, "frontend": frontend, "tvm": tvm.__version__,
-                                   "ops_before": relax_op_count(mod)}
+                                   "ops_before": relax_op_count(mod), "library_reused": False}
 
         target, details["target"] = host_target(task.threads)
         # The default pipeline: legalize and lower (tuned modules arrive legalized and fused already).
@@ -82,18 +105,9 @@ class TvmBackend(Backend):
         # What fusion left of the imported operators: compiled kernels (TIR functions) the module launches.
         details["ops_after"] = sum(1 for _, f in lowered.functions_items() if isinstance(f, tvm.tirx.PrimFunc))
         ex = tvm.compile(lowered, target, relax_pipeline=None)
-        details["artifact_bytes"] = artifact_bytes(ex, task.workdir)
-        device = tvm.cpu()
-        vm = relax.VirtualMachine(ex, device)
-        main = vm["main"]
-        args = [tvm.runtime.tensor(np.ascontiguousarray(a), device) for a in task.inputs]
-
-        def run() -> Any:
-            out = main(*args)
-            device.sync()  # CPU kernels return when done; sync keeps run() honest for async devices too
-            return out
-
-        return Prepared(run=run, fetch=to_numpy, details=details)
+        with bookkeeping(details):  # the shared library the cell's later processes load, and its size
+            details["artifact_bytes"] = export_library(ex, task)
+        return ex, details
 
 
 def import_torch(task: Task) -> Any:
@@ -168,14 +182,14 @@ def _calls(mod: Any) -> Counter[str]:
     return counts
 
 
-def artifact_bytes(ex: Any, workdir: Path) -> int | None:
-    """Size of the exported shared library (about 50 ms: it links the already-compiled object code)."""
+def export_library(ex: Any, task: Task) -> int | None:
+    """Link the compiled module into the cell's shared library (about 50 ms: the object code exists) and return
+    its size; None when linking fails (it needs a C compiler): later processes then build again."""
     try:
-        workdir.mkdir(parents=True, exist_ok=True)
-        path = workdir / "tvm_module.so"
-        ex.export_library(str(path))
-        return path.stat().st_size
-    except Exception:  # linking needs a C compiler; a side metric must not fail the cell
+        with writing(task.artifact_dir, LIBRARY, task.workdir) as partial:
+            ex.export_library(str(partial))
+        return (partial.parent / LIBRARY).stat().st_size
+    except Exception:  # a side metric and an optimisation: never a reason to fail the cell
         return None
 
 

@@ -154,7 +154,8 @@ def _cases(cells: list[PlannedCell]) -> list[list[PlannedCell]]:
 
 def _measure_case(cells: list[PlannedCell], options: CellOptions, progress: Progress,
                   record: Callable[[PlannedCell, dict[str, Any]], None], run_id: str) -> None:
-    """Every process of one case's cells in interleaved rounds; then one more process for each disturbed one.
+    """Every process of one case's cells in interleaved rounds. A cell is recorded as soon as its last process
+    ends (in the last round, or at its first failure), after one more process for each of its disturbed ones.
 
     Each cell has an artifact folder for the case's duration: its first process compiles into it, the later ones
     load from it (backends/artifacts.py).
@@ -173,19 +174,20 @@ def _measure_case(cells: list[PlannedCell], options: CellOptions, progress: Prog
         for slot in interleave([case_key] * len(cells), options.repeats, options.seed):
             runs = processes[slot.index]
             if runs and runs[-1].get("status") != "ok":
-                continue  # a failed cell is not run again
+                continue  # a failed cell is not run again (and was recorded)
             runs.append(measure(slot.index, f"(process {slot.round + 1}/{options.repeats})", round=slot.round,
                                 position=slot.position))
-        for index, runs in enumerate(processes):
-            # A process that shared the machine with other work is measured once more, at the end of its case
-            # (close in time to the others); the repeat replaces it unless it was disturbed too.
+            if runs[-1].get("status") == "ok" and len(runs) < options.repeats:
+                continue
+            # A process that shared the machine with other work is measured once more, right after the cell's
+            # last round (close in time to the others); the repeat replaces it unless it was disturbed too.
             for number, measured in enumerate(list(runs)):
                 if measured.get("status") == "ok" and measured.get("interference", {}).get("disturbed"):
-                    again = measure(index, "(repeat of a disturbed process)", round=measured["round"],
+                    again = measure(slot.index, "(repeat of a disturbed process)", round=measured["round"],
                                     position=measured["position"], repeat_of_disturbed=True)
                     quiet = again.get("status") == "ok" and not again.get("interference", {}).get("disturbed")
                     runs[number] = again if quiet else {**measured, "repeat_disturbed_too": True}
-            record(cells[index], merge_processes(runs, record_key(run_id, cells[index].cell.key)))
+            record(cells[slot.index], merge_processes(runs, record_key(run_id, cells[slot.index].cell.key)))
 
 
 def print_summary(records: list[dict[str, Any]], stream: TextIO = sys.stdout) -> None:

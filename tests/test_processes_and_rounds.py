@@ -49,6 +49,30 @@ def test_every_cell_runs_in_its_own_processes_in_shuffled_rounds(tmp_path: Path)
     assert positions == {(k, i) for k in range(3) for i in range(2)}
 
 
+def test_each_cell_is_recorded_when_its_last_process_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed run loses at most the cells still in progress: a record is appended right after the cell's last
+    process, not at the end of its case."""
+    import suites.benchmark
+
+    log: list[tuple[str, str]] = []
+    measure, append = suites.benchmark.run_cell_isolated, suites.benchmark.append_record
+
+    def logged_measure(cell, options, **kwargs):  # type: ignore[no-untyped-def]
+        log.append(("process", cell.key))
+        return measure(cell, options, **kwargs)
+
+    def logged_append(path, record):  # type: ignore[no-untyped-def]
+        log.append(("record", record["cell"]))
+        append(path, record)
+
+    monkeypatch.setattr(suites.benchmark, "run_cell_isolated", logged_measure)
+    monkeypatch.setattr(suites.benchmark, "append_record", logged_append)
+    _run(tmp_path, ("numpy", "torch-eager"), repeats=2)
+    for cell in {key for _, key in log}:
+        last_process = max(i for i, entry in enumerate(log) if entry == ("process", cell))
+        assert log[last_process + 1] == ("record", cell), log
+
+
 def test_a_failed_first_process_is_not_run_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLCOMPARE_EXTRA_BACKENDS", "fake-compile-error=tests.fake_backends:CompileErrorBackend")
     (record,) = _run(tmp_path, ("fake-compile-error",), repeats=3)
@@ -94,7 +118,7 @@ def test_disturbed_processes_are_flagged_and_measured_again(tmp_path: Path) -> N
     assert record["status"] == "ok", record.get("reason")
     assert record["disturbed"] is True
     assert all(p["interference"]["disturbed"] for p in record["processes"])
-    # Each was measured once more at the end of its case; the repeat was disturbed too, so the original stays.
+    # Each was measured once more after the cell's last round; the repeat was disturbed too: the original stays.
     assert len(record["processes"]) == 2 and all(p["repeat_disturbed_too"] for p in record["processes"])
     assert record["processes"][0]["interference"]["other_cores"] > 0.5
 

@@ -124,6 +124,13 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def suite_backends(suite: str) -> list[str]:
+    """The backends registered for a suite (what a run without --backends would have run)."""
+    from backends import backend_names, get_backend
+
+    return [name for name in backend_names() if suite in get_backend(name).capabilities.suites]
+
+
 def run_times(runs: CommittedRuns) -> str:
     """Per committed run: what it ran, its cells and ok count, its wall time and the TVM tuning inside it."""
     rows = []
@@ -138,6 +145,9 @@ def run_times(runs: CommittedRuns) -> str:
             what += f" cases {', '.join(selection['cases'])}"
         if len(selection.get("backends", [])) == 1:
             what += f", {selection['backends'][0]} only"
+        elif "--backends" in manifest.get("command", ""):
+            left_out = sorted(set(suite_backends(selection.get("suite", "operators"))) - set(selection["backends"]))
+            what += f", without {', '.join(left_out)}" if left_out else ""
         tuning = cells["tuning_s"].fillna(0).sum() if len(cells) else 0.0
         wall = run_wall_s(manifest, [t for t in cells.get("finished_utc", pd.Series(dtype=str)) if t])
         rows.append([f"`{run_id}`", runs.machine_of_run[run_id], what, str(len(cells)),

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.dataset import Dataset
+from analysis.load import number
 
 
 def effective_compile(ds: Dataset) -> pd.DataFrame:
@@ -27,8 +28,8 @@ def effective_compile(ds: Dataset) -> pd.DataFrame:
     for r in ds.cur.to_dict("records"):
         if r.get("compile_s") is None or (isinstance(r["compile_s"], float) and math.isnan(r["compile_s"])):
             continue
-        here = _num(r.get("tuning_s"))
-        cost, source = _num(r.get("tuning_s_original")), "tuning_s_original"
+        here = number(r.get("tuning_s"))
+        cost, source = number(r.get("tuning_s_original")), "tuning_s_original"
         if cost is None and here:
             cost, source = here, "tuned in this cell"
         if cost is None and (r["machine"], r["cell"]) in history:
@@ -46,20 +47,10 @@ def effective_compile(ds: Dataset) -> pd.DataFrame:
 
 def _first_call_compile(r: dict[str, Any]) -> float:
     details = r.get("details") if isinstance(r.get("details"), dict) else {}
-    first, warm = _num(r.get("first_run_s")), _num(r.get("median_s"))
+    first, warm = number(r.get("first_run_s")), number(r.get("median_s"))
     if not (details.get("first_call_compiles") or details.get("first_call_autotunes")) or first is None:
         return 0.0
     return max(0.0, first - (warm or 0.0))
-
-
-def _num(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(out) else out
 
 
 def break_even(ds: Dataset, reference: str = "torch-eager") -> pd.DataFrame:

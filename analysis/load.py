@@ -100,6 +100,17 @@ def disturbed(record: dict[str, Any]) -> bool | None:
     return max(load) > threads + 1
 
 
+def number(value: Any) -> float | None:
+    """A field as a float, or None when it is absent, not a number, a bool or NaN (pandas' missing value)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out
+
+
 def _count(value: Any) -> float | None:
     if isinstance(value, dict):
         return float(sum(v for v in value.values() if _finite(v)))

@@ -10,27 +10,14 @@ measured compute peak is marked so. No fraction above 100% is ever printed.
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import pandas as pd
 
 from analysis.dataset import Dataset
-from analysis.load import calibration_for
+from analysis.load import calibration_for, number
 
 DRAM = "DRAM roof"
 IN_CACHE = "in cache: DRAM ceiling does not apply"
 ABOVE_PEAK = "above the measured peak: calibration too low for this kernel"
-
-
-def _num(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(out) else out
 
 
 def ceiling(ai: float, gflops: float, nbytes: float, peak: float, bandwidth: float, llc_bytes: float | None) -> str:
@@ -59,14 +46,14 @@ def roofline(ds: Dataset) -> tuple[pd.DataFrame, dict[str, str]]:
         notes[machine] = f"peak {newest['peak_gflops']:.4g} GFLOP/s and DRAM bandwidth " \
                          f"{newest['bandwidth_gbps']:.4g} GB/s measured in run {source} (the chart's roofs)"
         for r in group.to_dict("records"):
-            flops, nbytes, gflops = _num(r.get("flops")), _num(r.get("bytes")), _num(r.get("gflops"))
+            flops, nbytes, gflops = number(r.get("flops")), number(r.get("bytes")), number(r.get("gflops"))
             if not flops or not nbytes or gflops is None:
                 continue
             manifest = ds.loaded.manifests.get(r["run_id"], {})
             own = manifest.get("calibration")
-            calibration = own if isinstance(own, dict) and _num(own.get("peak_gflops")) else newest
+            calibration = own if isinstance(own, dict) and number(own.get("peak_gflops")) else newest
             peak, bw = float(calibration["peak_gflops"]), float(calibration["bandwidth_gbps"])
-            llc = _num((manifest.get("machine") or {}).get("llc_bytes"))
+            llc = number((manifest.get("machine") or {}).get("llc_bytes"))
             ai = flops / nbytes
             attainable = min(peak, ai * bw)
             roof = ceiling(ai, gflops, nbytes, peak, bw, llc)

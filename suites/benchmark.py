@@ -152,6 +152,10 @@ def _cases(cells: list[PlannedCell]) -> list[list[PlannedCell]]:
     return list(by_case.values())
 
 
+def _disturbed(measured: dict[str, Any]) -> bool:
+    return measured.get("status") == "ok" and bool(measured.get("interference", {}).get("disturbed"))
+
+
 def _measure_case(cells: list[PlannedCell], options: CellOptions, progress: Progress,
                   record: Callable[[PlannedCell, dict[str, Any]], None], run_id: str) -> None:
     """Every process of one case's cells in interleaved rounds. A cell is recorded as soon as its last process
@@ -182,10 +186,10 @@ def _measure_case(cells: list[PlannedCell], options: CellOptions, progress: Prog
             # A process that shared the machine with other work is measured once more, right after the cell's
             # last round (close in time to the others); the repeat replaces it unless it was disturbed too.
             for number, measured in enumerate(list(runs)):
-                if measured.get("status") == "ok" and measured.get("interference", {}).get("disturbed"):
+                if _disturbed(measured):
                     again = measure(slot.index, "(repeat of a disturbed process)", round=measured["round"],
                                     position=measured["position"], repeat_of_disturbed=True)
-                    quiet = again.get("status") == "ok" and not again.get("interference", {}).get("disturbed")
+                    quiet = again.get("status") == "ok" and not _disturbed(again)
                     runs[number] = again if quiet else {**measured, "repeat_disturbed_too": True}
             record(cells[slot.index], merge_processes(runs, record_key(run_id, cells[slot.index].cell.key)))
 

@@ -11,18 +11,27 @@ nox.options.sessions = ["tests"]
 nox.options.reuse_venv = "yes"  # reinstalling torch, jax, TVM and IREE for every session costs minutes
 
 REQUIREMENTS = "requirements/cpu.txt"
+RAY_REQUIREMENTS = "requirements/ray.txt"  # the optional Ray executor (docs/ray.md)
 
 
-def install(session: nox.Session) -> None:
+def install(session: nox.Session, *extra: str) -> None:
     session.install("--upgrade", "pip")
-    session.install("-r", REQUIREMENTS)
+    session.install("-r", REQUIREMENTS, *(arg for path in extra for arg in ("-r", path)))
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite (tiny shapes; every backend's correctness, statistics, isolation, resume)."""
-    install(session)
-    session.run("python", "-m", "pytest", "tests", *session.posargs, env={"PYTHONHASHSEED": "0"})
+    """The test suite (tiny shapes; every backend's correctness, statistics, isolation, resume, the Ray executor
+    on a local cluster)."""
+    install(session, RAY_REQUIREMENTS)  # so that tests/test_ray_executor.py runs in CI instead of skipping
+    env = {"PYTHONHASHSEED": "0"}
+    if session.posargs:
+        session.run("python", "-m", "pytest", *session.posargs, env=env)
+        return
+    # Most tests compile in subprocesses and are single-threaded: one worker per core. The `serial` ones measure
+    # the machine live (threads, interference, the FMA peak), so they run alone afterwards.
+    session.run("python", "-m", "pytest", "tests", "-n", "auto", "-m", "not serial", env=env)
+    session.run("python", "-m", "pytest", "tests", "-m", "serial", env=env)
 
 
 @nox.session(name="bench-cpu")
@@ -38,6 +47,15 @@ def bench_cpu(session: nox.Session) -> None:
         return
     session.run("python", "-m", "suites", "run", "--device", "cpu", "--suite", "operators")
     session.run("python", "-m", "suites", "run", "--device", "cpu", "--suite", "models", "--quick")
+
+
+@nox.session(name="bench-ray")
+def bench_ray(session: nox.Session) -> None:
+    """One run on a Ray cluster (docs/ray.md): `python -m suites run --executor ray ARGS`, e.g.
+    nox -s bench-ray -- --ray-address HEAD:6379 --on cpu=znver5 --on cpu=znver4 --quick
+    """
+    install(session, RAY_REQUIREMENTS)
+    session.run("python", "-m", "suites", "run", "--executor", "ray", *session.posargs)
 
 
 @nox.session

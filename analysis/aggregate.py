@@ -13,7 +13,7 @@ from analysis.dataset import Dataset
 from suites.stats import Estimate
 
 BASELINES = ("torch-eager", "numpy")
-SUITES = ("operators", "models", "schedules")
+SUITES = ("operators", "models", "schedules", "llm")
 MIN_COVERAGE_TO_RANK = 0.5  # a label below this share of a suite's cells is shown, never ranked on the common set
 
 

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from analysis.aggregate import GeomeanRow
+from suites.stats import Estimate
 
 LAYOUT = {"template": "none", "font": {"family": "system-ui, sans-serif", "size": 12},
           "margin": {"l": 60, "r": 20, "t": 40, "b": 50}, "hovermode": "closest"}
@@ -56,6 +57,18 @@ def geomean_bars(rows: Sequence[GeomeanRow], title: str) -> go.Figure:
         hovertext=[f"{esc(r.label)}: {e.fmt()} over {e.n} cells; coverage {r.ok_cells}/{r.total}" for r, e in shown],
         hoverinfo="text"))
     fig.add_vline(x=1.0, line={"color": "#444", "dash": "dot"})
+    return fig
+
+
+def grouped_bars(groups: dict[str, list[tuple[str, Estimate]]], title: str, axis: str) -> go.Figure:
+    """One bar per (group, label) with its 95% interval, the groups side by side (e.g. a rate per case)."""
+    fig = _figure(title, yaxis={"title": esc(axis)}, barmode="group")
+    for i, (group, bars) in enumerate(groups.items()):
+        fig.add_trace(go.Bar(
+            name=esc(group), x=[esc(label) for label, _ in bars], y=[est.value for _, est in bars],
+            error_y={"type": "data", "symmetric": False, "array": [est.hi - est.value for _, est in bars],
+                     "arrayminus": [est.value - est.lo for _, est in bars]},
+            marker={"color": color(i)}))
     return fig
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis.load import LoadedResults, latest
 from analysis.reproducibility import Reproducibility, reproducibility
-from suites.stats import Estimate, Sample, boot_medians, geomean, ratio, record_key
+from suites.stats import Estimate, Sample, geomean, interval, median_replicates, ratio, record_key
 
 REFUSED = ("unsupported", "unavailable")  # declined before running (no device, no support): nothing was measured
 Row = dict[str, Any]
@@ -46,6 +46,14 @@ def fastest_in_one_run(xs: list[Row], ys: list[Row]) -> Pair | None:
     x = min((r for r in xs if r["run_id"] == runs[-1]), key=lambda r: r["median_s"])
     y = min((r for r in ys if r["run_id"] == runs[-1]), key=lambda r: r["median_s"])
     return x, y
+
+
+def _processes(row: Any) -> list[Any]:
+    """A row's per-process samples, or its samples as one process (older records)."""
+    processes = row.get("processes")
+    if isinstance(processes, list):
+        return processes
+    return [row["samples_s"]] if isinstance(row.get("samples_s"), list) else []
 
 
 class Dataset:
@@ -95,11 +103,18 @@ class Dataset:
         """(median, bootstrap medians) of an ok record (a pandas row or dict), hierarchical over its processes."""
         key = (row["run_id"], row["cell"])
         if key not in self._boot:
-            processes = row.get("processes")
-            if not isinstance(processes, list):
-                processes = [row["samples_s"]] if isinstance(row.get("samples_s"), list) else []
-            self._boot[key] = boot_medians(processes, record_key(row["run_id"], row["cell"]), float(row["median_s"]))
+            self._boot[key] = median_replicates(_processes(row), record_key(*key), float(row["median_s"]))
         return float(row["median_s"]), self._boot[key]
+
+    def median_interval(self, row: Any) -> Estimate:
+        """An ok record's median with its 95% CI as the report shows it: a rerun interval widened by the machine's
+        measured drift between runs. Ratios within a run (`sample`, `ratio`, `geomean`) are not widened: a drift of
+        the whole machine moves both cells of a ratio alike, and their own rerun replicates already held 98-99% of
+        a second run's speedups on the committed pairs."""
+        median = float(row["median_s"])
+        replicates = median_replicates(_processes(row), record_key(row["run_id"], row["cell"]), median,
+                                       self.reproducibility.run_sd)
+        return interval(replicates, median)
 
     def ratio(self, numerator: Row, denominator: Row) -> Estimate | None:
         """median(numerator) / median(denominator) with its CI; None when the records come from different runs."""

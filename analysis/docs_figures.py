@@ -26,8 +26,10 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.settings_table import HEADER, settings_rows
 from suites.machine import REPO_ROOT
 from suites.results import read_records
+from suites.stats import record_key, timing_ci
 
 DOC_FILES = ("README.md", "docs/*.md")
 # A block's markers start their lines (an indented example of them is left alone).
@@ -73,7 +75,7 @@ def load_committed_runs(results_dir: Path) -> CommittedRuns:
         for record in records:
             timing = record.get("timing") or {}
             verification = record.get("verification") or {}
-            low, high = timing.get("ci95_median_s") or (None, None)
+            low, high = timing_ci(timing, record_key(run_id, record["cell"]))
             load = record.get("load_avg") or (None, None)
             rows.append({
                 "machine": machine, "run_id": run_id, "cell": record["cell"], "suite": record.get("suite", "operators"),
@@ -82,7 +84,8 @@ def load_committed_runs(results_dir: Path) -> CommittedRuns:
                 "status": record["status"], "median_s": timing.get("median_s"), "ci_low_s": low, "ci_high_s": high,
                 "error": verification.get("error"), "tolerance": verification.get("tolerance"),
                 "tuning_s": (record.get("details") or {}).get("tuning_s"), "finished_utc": record.get("finished_utc"),
-                "load_start": load[0], "load_end": load[1]})
+                "load_start": load[0], "load_end": load[1], "compile_s": record.get("compile_s"),
+                "first_run_s": record.get("first_run_s"), "llm": record.get("llm"), "reason": record.get("reason")})
     records_frame = pd.DataFrame(rows)
     if len(records_frame):
         # A resumed run may hold a cell twice: its last record counts.
@@ -214,8 +217,84 @@ def interference(runs: CommittedRuns) -> str:
     return markdown_table(["run", "machine", "median ms", "95% CI ms", "load average (start -> end)"], rows)
 
 
+def settings(runs: CommittedRuns) -> str:
+    """Every variant's settings with their sources (analysis/settings_table.py), from the adapters themselves."""
+    return markdown_table(HEADER, [[cell.replace("|", "\\|") for cell in row] for row in settings_rows()])
+
+
+def _phase(row: dict[str, Any], phase: str) -> tuple[float, float | None, float | None] | None:
+    """(median, CI low, CI high) of one phase of an llm record (its rerun interval, as the docs show cells)."""
+    timing = (row["llm"] or {}).get(phase) if isinstance(row["llm"], dict) else None
+    if not timing:
+        return None
+    low, high = timing_ci(timing, record_key(row["run_id"], f"{row['cell']}/{phase}"))
+    return timing["median_s"], low, high
+
+
+def llm_results(runs: CommittedRuns) -> str:
+    """The newest llm run of each machine: per case and backend, TTFT, decode tokens/s, compile cost, compilations."""
+    frame = runs.records
+    llm = frame[frame["suite"] == "llm"] if len(frame) else frame
+    if llm.empty:
+        return "(no committed llm run)\n"
+    rows = []
+    for machine, mine in llm.groupby("machine", sort=True):
+        run_id = max(mine["run_id"])
+        rows.append([f"**{machine}, run `{run_id}`**", *[""] * 7])
+        for r in mine[mine["run_id"] == run_id].sort_values(["case", "backend", "variant"]).to_dict("records"):
+            ttft, step = _phase(r, "prefill"), _phase(r, "decode_step")
+            counters = r["llm"] if isinstance(r["llm"], dict) else {}
+            compile_s = sum(v for v in (r["compile_s"], r["first_run_s"]) if isinstance(v, float | int))
+            rate = f"{1 / step[0]:.1f} [{1 / step[2]:.1f}, {1 / step[1]:.1f}]" if step and step[1] and step[2] else "-"
+            rows.append([
+                f"{r['case']}: {r['backend']}/{r['variant']}", r["status"] if r["status"] == "ok" else
+                f"{r['status']}: {str(r['reason']).split(':')[0][:60]}",
+                f"{_ms(ttft[0])} [{_ms(ttft[1])}, {_ms(ttft[2])}]" if ttft else "-",
+                f"{_ms(step[0])}" if step else "-", rate, f"{compile_s:.0f}" if r["status"] == "ok" else "-",
+                str(counters.get("compilations", "-")), str(counters.get("recompilations", "-"))])
+    return markdown_table(["case: backend/variant", "status", "TTFT ms [95% CI]", "decode step ms",
+                           "decode tok/s [95% CI]", "compile s (with first run)", "compilations", "recompilations"],
+                          rows)
+
+
+def zoo_results(runs: CommittedRuns) -> str:
+    """Per machine and zoo model: torch eager's median, and each backend/variant's speedup over it in the same run
+    (the newest run that has both), or the status it ended with; TVM's tuning minutes where it tuned."""
+    frame = runs.records
+    zoo = frame[frame["suite"] == "zoo"] if len(frame) else frame
+    if zoo.empty:
+        return "(no committed zoo run)\n"
+    zoo = zoo.assign(label=zoo["backend"] + "/" + zoo["variant"])
+    out = []
+    for machine, mine in zoo.groupby("machine", sort=True):
+        eager = mine[(mine["label"] == f"{BASELINE}/default") & (mine["status"] == "ok")]
+        base = {(r["run_id"], r["workload"]): r["median_s"] for r in eager.to_dict("records")}
+        labels = sorted(set(mine["label"]) - {f"{BASELINE}/default"})
+        rows = []
+        for workload, cells in mine.groupby("workload", sort=True):
+            newest = cells.sort_values("run_id").drop_duplicates("label", keep="last").set_index("label")
+            eager_ms = [m for (run, w), m in sorted(base.items()) if w == workload]
+            row = [f"`{workload}`", _ms(eager_ms[-1]) if eager_ms else "-"]
+            for label in labels:
+                if label not in newest.index:
+                    row.append("")
+                    continue
+                r = newest.loc[label]
+                paired = base.get((r["run_id"], workload))
+                row.append(f"{paired / r['median_s']:.2f}x" if r["status"] == "ok" and paired else r["status"])
+            tuning = newest["tuning_s"].dropna() if "tuning_s" in newest else []
+            row.append(f"{tuning.sum() / 60:.0f}" if len(tuning) and tuning.sum() > 0 else "-")
+            rows.append(row)
+        ok = [str(int(((mine["label"] == label) & (mine["status"] == "ok")).sum())) for label in labels]
+        rows.append(["**ok cells**", str(len(eager)), *ok, ""])
+        out.append(f"**{machine}** (runs {', '.join(f'`{r}`' for r in sorted(set(mine['run_id'])))})\n\n"
+                   + markdown_table(["model", f"{BASELINE} ms", *labels, "TVM tuning min"], rows))
+    return "\n".join(out)
+
+
 BLOCKS: dict[str, Callable[[CommittedRuns], str]] = {
-    "run-times": run_times, "machines": machines, "example-result": example_result, "interference": interference}
+    "run-times": run_times, "machines": machines, "example-result": example_result, "interference": interference,
+    "settings": settings, "llm-results": llm_results, "zoo-results": zoo_results}
 
 
 def render_blocks(results_dir: Path) -> dict[str, str]:
@@ -237,9 +316,9 @@ def doc_paths(repo_root: Path = REPO_ROOT) -> list[Path]:
     return sorted(path for pattern in DOC_FILES for path in repo_root.glob(pattern))
 
 
-def stale_docs(results_dir: Path, repo_root: Path = REPO_ROOT) -> list[Path]:
-    """Docs whose generated blocks differ from what the committed results give."""
-    blocks = render_blocks(results_dir)
+def stale_docs(results_dir: Path, repo_root: Path = REPO_ROOT, blocks: dict[str, str] | None = None) -> list[Path]:
+    """Docs whose generated blocks differ from what the committed results give (`blocks`: already rendered)."""
+    blocks = render_blocks(results_dir) if blocks is None else blocks
     return [path for path in doc_paths(repo_root) if rewrite(path.read_text(encoding="utf-8"), blocks)
             != path.read_text(encoding="utf-8")]
 

@@ -16,7 +16,7 @@ from analysis.claim_types import ClaimResult
 from analysis.compile_cost import effective_compile
 from analysis.dataset import Dataset
 from analysis.links import PAGES, claim_href, suite_href
-from analysis.seed_matrix import BACKEND_OF, best_variants, primary_scope
+from analysis.seed_matrix import BACKEND_OF, CPU_EVIDENCE, LLM_EVIDENCE, Evidence, best_variants, primary_scope
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,9 @@ SEED_EDGES = (
     SeedEdge("Edge / MCU", "TVM µTVM or IREE (MLIR)", {}, "no edge device or microcontroller in the harness"),
     SeedEdge("\"Just works\"", "ONNX Runtime (broadest model support)",
              {"cpu": ("ort-broadest-models",), "gpu": ("ort-broadest-models",)}, ""),
-    SeedEdge("LLM serving", "vLLM/Triton (NVIDIA) or MLC-LLM (anywhere)", {}, "serving stacks are not benchmarked"),
+    SeedEdge("LLM serving", "vLLM/Triton (NVIDIA) or MLC-LLM (anywhere)", {},
+             "the serving stacks the seed names (vLLM, MLC-LLM) are not benchmarked; the llm suite measures each "
+             "compiler's own greedy decoding with a KV cache instead (CPU only here)"),
 )
 
 
@@ -66,7 +68,9 @@ def draw(ds: Dataset, results: list[ClaimResult], target: str) -> list[DrawnEdge
     for edge in SEED_EDGES:
         ids = edge.claims.get(target, ())
         if not ids:
-            edges.append(DrawnEdge(edge.condition, edge.choice, "not measured", edge.not_measured, ()))
+            llm = _fastest_llm(ds, target) if edge.condition == "LLM serving" else ""
+            edges.append(DrawnEdge(edge.condition, edge.choice, "not measured", edge.not_measured,
+                                   (("LLM suite", suite_href("llm")),) if llm else (), llm))
             continue
         mine = [r for r in results if r.claim.id in ids and (r.machine is None or _target_of(ds, r) == target)]
         verdicts = [r.outcome.verdict for r in mine]
@@ -97,8 +101,18 @@ def _measured_edges(ds: Dataset, target: str) -> list[DrawnEdge]:
     ]
 
 
-def _fastest_systems(ds: Dataset, scope: tuple[str, str]) -> str:
-    ranked = {s: rows[0] for s, rows in best_variants(ds, scope).items() if rows[0].ranked and rows[0].common}
+def _fastest_llm(ds: Dataset, target: str) -> str:
+    """The llm suite's answer on the target: the fastest whole generation (and its ties), labelled with the target."""
+    scope = primary_scope(ds, target)
+    if scope is None or not len(ds.select(*scope, LLM_EVIDENCE.suites[0])):
+        return ""
+    fastest = _fastest_systems(ds, scope, LLM_EVIDENCE)
+    return f"{target.upper()} only, fastest generation vs transformers eager: {fastest}" if fastest else ""
+
+
+def _fastest_systems(ds: Dataset, scope: tuple[str, str], evidence: Evidence = CPU_EVIDENCE) -> str:
+    ranked = {s: rows[0] for s, rows in best_variants(ds, scope, evidence=evidence).items()
+              if rows[0].ranked and rows[0].common}
     if not ranked:
         return ""
     top = max(ranked.values(), key=lambda r: r.common.value)

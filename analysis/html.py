@@ -162,5 +162,6 @@ def nav_links(suites: Sequence[str]) -> list[tuple[str, str]]:
             *((s.capitalize(), suite_href(s)) for s in suites),
             ("Schedule ladder", PAGES["ladder"]), ("Tuning curves", PAGES["tuning"]),
             ("Roofline", PAGES["roofline"]), ("Compile vs latency", PAGES["compile"]),
+            ("Stock vs expert", PAGES["expert"]),
             ("Failures", PAGES["failures"]), ("Reproducibility", PAGES["reproducibility"]),
             ("Environment", PAGES["environment"]), ("Method", PAGES["method"])]

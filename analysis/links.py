@@ -30,6 +30,7 @@ PAGES = {
     "tuning": "tuning.html",
     "roofline": "roofline.html",
     "compile": "compile.html",
+    "expert": "expert.html",
     "failures": "failures.html",
     "reproducibility": "reproducibility.html",
     "environment": "environment.html",

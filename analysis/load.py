@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis.tuning import load_tuning
 from suites.results import read_records
-from suites.stats import timing_processes
+from suites.stats import record_key, timing_ci, timing_processes
 
 # Flattened from each record's `timing` object into columns of the same name.
 TIMING_COLUMNS = ("n", "median_s", "mean_s", "stdev_s", "min_s", "max_s", "p10_s", "p90_s", "q1_s", "q3_s", "iqr_s")
@@ -132,7 +132,7 @@ def _row(record: dict[str, Any], machine: str) -> dict[str, Any]:
     timing = record.get("timing") or {}
     details = record.get("details") or {}
     verification = record.get("verification") or {}
-    low, high = timing.get("ci95_median_s", (None, None))
+    low, high = timing_ci(timing, record_key(record.get("run_id", ""), record["cell"]))
     row = {key: value for key, value in record.items() if key not in ("timing", "details", "dims", "verification")}
     row.update({column: timing.get(column) for column in TIMING_COLUMNS})
     row.update({column: details.get(column) for column in DETAIL_COLUMNS})

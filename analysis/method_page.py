@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis import aggregate, claims, compile_cost, dataset, load, roofline, tuning
+from analysis import aggregate, claims, compile_cost, dataset, load, roofline, settings_table, tuning
 from analysis import flowchart as fc
 from analysis.html import Page, table, tag
 from analysis.links import slug
@@ -29,6 +29,12 @@ def method_page(report: Report) -> Page:
             page.add(tag("pre", (text or "").strip()))
         else:
             page.p(" ".join((text or "").split()))
+    page.h2("Settings of each variant, with sources", "settings")
+    page.p(" ".join((settings_table.__doc__ or "").split()), "note")
+    # Sources are cited as text without their scheme: the site opens from disk and loads nothing from the network.
+    rows = [[cell.replace("https://", "").replace("http://", "") for cell in row]
+            for row in settings_table.settings_rows()]
+    page.add(table(settings_table.HEADER, rows, "settings"))
     page.h2("Matrix ratings", "ratings")
     page.add(table(["dimension", "rule"], sorted(RULES.items())))
     page.p("Speedups use the stored warm-run samples of each cell (timing.samples_s, or timing.processes when the "

@@ -11,6 +11,7 @@ from analysis.aggregate import BASELINES, SUITES, GeomeanRow, geomeans, speedups
 from analysis.claim_types import ClaimResult
 from analysis.claims import evaluate
 from analysis.dataset import Dataset
+from analysis.llm import LLM_BASELINE, LLM_SUITE
 from analysis.load import committed_files, load_results
 from analysis.registry import REGISTRY
 from analysis.seed_matrix import EXTRA_SYSTEMS, SEED_MATRIX, SYSTEMS, Rating, difference, measured_matrix, stars_text
@@ -47,7 +48,7 @@ def _headline(report: Report) -> list[tuple[str, str, str, list[GeomeanRow]]]:
     out = []
     for machine, device in report.ds.scopes():
         for suite in report.suites:
-            for baseline in BASELINES:
+            for baseline in (LLM_BASELINE,) if suite == LLM_SUITE else BASELINES:
                 rows = report.geomeans(machine, device, suite, baseline)
                 if any(r.own for r in rows):
                     out.append((f"{machine}/{device}", suite, baseline, rows))

@@ -29,6 +29,12 @@ class Reproducibility:
     band: float
     measured: bool  # False: no pair of comparable runs, the band is DEFAULT_BAND
 
+    @property
+    def run_sd(self) -> float:
+        """The machine's drift between runs beyond its processes' spread, measured on the pair (0 without one):
+        every cell's CI is widened by it (suites.stats.median_replicates)."""
+        return self.comparison.run_sd if self.comparison is not None else 0.0
+
 
 def _as_record(row: dict[str, Any]) -> dict[str, Any]:
     timing: dict[str, Any] = {"median_s": row["median_s"], "samples_s": row.get("samples_s")}

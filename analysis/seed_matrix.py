@@ -17,6 +17,7 @@ from analysis.aggregate import GeomeanRow, coverage_by_backend, geomeans
 from analysis.compile_cost import effective_compile
 from analysis.dataset import REFUSED, Dataset
 from analysis.links import PAGES, suite_href
+from analysis.llm import LLM_BACKEND_OF, LLM_BASELINE
 
 SEED = "000_84592de20c79ad1d.txt"
 SYSTEMS = ("TVM", "XLA", "Triton", "ORT", "MLIR")
@@ -74,8 +75,12 @@ RULES = {
                    "minus 1 star if the out-of-box variant's median time to compile exceeds 10 s, minus 2 beyond "
                    "60 s; minus 1 if out of the box it is under 0.5x torch eager (geomean), i.e. it needs tuning to "
                    "be usable (min 1); API complexity itself is not measured",
-    "LLM support": "proxy: the CPU performance rule on transformer workloads only (attention, BERT, GPT cells); "
-                   "serving stacks (MLC-LLM, vLLM) are not measured",
+    "LLM support": "CPU only, from the llm suite where it ran: the CPU performance rule on whole greedy generations "
+                   "(prefill + decode with a KV cache, a 125 M-parameter Llama) vs transformers' eager generate "
+                   "(llm-torch-eager), each system by its best llm-* variant; a system whose LLM cells were all "
+                   "refused (TVM: MLC LLM's pipeline is not wired in) is not measured. Without llm records: proxy, "
+                   "the CPU performance rule on transformer workloads (attention, BERT, GPT cells). Serving stacks "
+                   "(vLLM, MLC-LLM) and GPUs, which the seed rates, are not measured",
 }
 
 
@@ -113,25 +118,46 @@ def only_workloads(ds: Dataset, workloads: tuple[str, ...] | None) -> Dataset:
     return ds.subset(ds.cur["workload"].str.contains("|".join(workloads)))
 
 
-def refused_only(ds: Dataset, scope: tuple[str, str] | None, backend: str) -> int:
-    """How many operator and model cells of `backend` there are on `scope` (None: every machine) when every one was
-    refused before running (0 when any was really attempted, or none exists)."""
+@dataclass(frozen=True)
+class Evidence:
+    """Which cells a performance rating reads: suites, baseline, and each system's backend in them."""
+
+    suites: tuple[str, ...] = ("operators", "models")
+    baseline: str = "torch-eager"
+    backend_of: tuple[tuple[str, str], ...] = tuple(BACKEND_OF.items())
+    href: str = suite_href("operators")
+    prefix: str = ""  # what the note says first (e.g. what the cells measure)
+
+
+CPU_EVIDENCE = Evidence()
+# The llm suite: whole greedy generations against transformers' eager generate(), on the llm-* adapters.
+LLM_EVIDENCE = Evidence(("llm",), LLM_BASELINE, tuple(LLM_BACKEND_OF.items()), suite_href("llm"),
+                        "CPU-only, measured generation (prefill + decode with a KV cache) vs transformers eager: ")
+
+
+def refused_only(ds: Dataset, scope: tuple[str, str] | None, backend: str,
+                 suites: tuple[str, ...] = CPU_EVIDENCE.suites) -> tuple[int, str]:
+    """How many cells of `backend` in `suites` there are on `scope` (None: every machine) when every one was
+    refused before running, and the first refusal's reason ((0, "") when any was really attempted, or none exists)."""
     frame = ds.select(*scope, ok=False) if scope is not None else ds.cur
-    mine = frame[(frame["backend"] == backend) & frame["suite"].isin(["operators", "models"])] if len(frame) else frame
-    return len(mine) if len(mine) and mine["status"].isin(REFUSED).all() else 0
+    mine = frame[(frame["backend"] == backend) & frame["suite"].isin(list(suites))] if len(frame) else frame
+    if len(mine) and mine["status"].isin(REFUSED).all():
+        return len(mine), str(mine.iloc[0].get("reason") or "")
+    return 0, ""
 
 
-def not_measured(refused: int) -> Rating:
-    return Rating(None, f"not measured: all {refused} cells were refused before running (e.g. no GPU here), which "
-                  "is no evidence either way", "not-measured", PAGES["failures"])
+def not_measured(refused: int, reason: str = "") -> Rating:
+    why = reason if len(reason) <= 100 else reason[:100].rsplit(" ", 1)[0] + " ..."
+    return Rating(None, f"not measured: all {refused} cells were refused before running ({why or 'e.g. no GPU here'})"
+                  ", which is no evidence either way", "not-measured", PAGES["failures"])
 
 
 def best_variants(ds: Dataset, scope: tuple[str, str], workloads: tuple[str, ...] | None = None,
-                  ) -> dict[str, list[GeomeanRow]]:
+                  evidence: Evidence = CPU_EVIDENCE) -> dict[str, list[GeomeanRow]]:
     """system -> its variants' geomean rows, best first (ranked on the common set, then by own geomean)."""
-    rows, _ = geomeans(only_workloads(ds, workloads), *scope, ("operators", "models"), "torch-eager")
+    rows, _ = geomeans(only_workloads(ds, workloads), *scope, evidence.suites, evidence.baseline)
     out = {}
-    for system, backend in BACKEND_OF.items():
+    for system, backend in evidence.backend_of:
         mine = [r for r in rows if r.label.split("/")[0] == backend]
         if mine:
             out[system] = sorted(mine, key=lambda r: (not (r.ranked and r.common), -(r.own.value if r.own else 0)))
@@ -139,27 +165,36 @@ def best_variants(ds: Dataset, scope: tuple[str, str], workloads: tuple[str, ...
 
 
 def _performance(ds: Dataset, scope: tuple[str, str] | None, workloads: tuple[str, ...] | None,
-                 ) -> dict[str, Rating]:
+                 evidence: Evidence = CPU_EVIDENCE) -> dict[str, Rating]:
     if scope is None:
         return {}
     out: dict[str, Rating] = {}
-    for system, mine in best_variants(ds, scope, workloads).items():
+    backend_of = dict(evidence.backend_of)
+    for system, mine in best_variants(ds, scope, workloads, evidence).items():
         best = mine[0]
-        refused = refused_only(only_workloads(ds, workloads), scope, BACKEND_OF[system])
+        refused, reason = refused_only(only_workloads(ds, workloads), scope, backend_of[system], evidence.suites)
         if refused:
-            out[system] = not_measured(refused)
+            out[system] = not_measured(refused, reason)
             continue
         if best.ranked and best.common:
             est = best.common
-            out[system] = Rating(_stars(est.value, SPEEDUP_STARS), f"{best.label}: {est.fmt()} vs eager over "
-                                 f"{est.n} common cells", "measured", suite_href("operators"))
+            out[system] = Rating(_stars(est.value, SPEEDUP_STARS), f"{evidence.prefix}{best.label}: {est.fmt()} vs "
+                                 f"eager over {est.n} common cells", "measured", evidence.href)
         elif best.own:
-            out[system] = Rating(_stars(best.own.value, SPEEDUP_STARS), f"{best.label}: {best.own.fmt()} over its "
-                                 f"own {best.ok_cells}/{best.total} cells (partial coverage, unranked)", "measured",
-                                 suite_href("operators"))
+            out[system] = Rating(_stars(best.own.value, SPEEDUP_STARS), f"{evidence.prefix}{best.label}: "
+                                 f"{best.own.fmt()} over its own {best.ok_cells}/{best.total} cells (partial "
+                                 "coverage, unranked)", "measured", evidence.href)
         else:
-            out[system] = Rating(0, f"no cell ran ({best.attempted} attempted)", "measured", PAGES["failures"])
+            out[system] = Rating(0, f"{evidence.prefix}no cell ran ({best.attempted} attempted)", "measured",
+                                 PAGES["failures"])
     return out
+
+
+def _llm_support(ds: Dataset, scope: tuple[str, str] | None) -> dict[str, Rating]:
+    """From the llm suite where it ran on the machine, else the proxy (transformer cells of the other suites)."""
+    if scope is not None and len(ds.select(*scope, LLM_EVIDENCE.suites[0], ok=False)):
+        return _performance(ds, scope, None, LLM_EVIDENCE)
+    return _performance(ds, scope, LLM_WORKLOADS)
 
 
 def _auto_tuning(ds: Dataset, scope: tuple[str, str] | None) -> dict[str, Rating]:
@@ -192,7 +227,8 @@ def _ease(ds: Dataset) -> dict[str, Rating]:
     totals: dict[str, list[int]] = {}
     for machine, device in ds.scopes():
         for backend in BACKEND_OF.values():  # each over the cells it was run on
-            (ok, total), = coverage_by_backend(ds, machine, device, ("operators", "models"), [backend])[0].values()
+            counts, _ = coverage_by_backend(ds, machine, device, ("operators", "models"), [backend])
+            ok, total = counts.get(backend, (0, 0))  # none when the machine ran neither suite (e.g. only llm)
             totals.setdefault(backend, [0, 0])
             totals[backend][0] += ok
             totals[backend][1] += total
@@ -200,7 +236,7 @@ def _ease(ds: Dataset) -> dict[str, Rating]:
         if backend not in totals or totals[backend][1] == 0:
             continue
         ok, total = totals[backend]
-        refused = refused_only(ds, None, backend)
+        refused, _ = refused_only(ds, None, backend)
         if ok == 0 and refused:
             out[system] = not_measured(refused)
             continue
@@ -258,7 +294,7 @@ def measured_matrix(ds: Dataset) -> dict[str, dict[str, Rating]]:
         "CPU performance": _performance(ds, cpu, None),
         "Auto-tuning": _auto_tuning(ds, cpu),
         "Ease of use": _ease(ds),
-        "LLM support": _performance(ds, cpu, LLM_WORKLOADS),
+        "LLM support": _llm_support(ds, cpu),
     }
     for dimension, why in NOT_MEASURABLE.items():
         matrix[dimension] = {s: Rating(None, f"not measured: {why} (seed: {SEED})", "not-measured")

@@ -17,6 +17,7 @@ from plotly.offline import get_plotlyjs
 from analysis.claims_page import claims_page
 from analysis.compile_page import compile_page
 from analysis.environment_page import environment_page
+from analysis.expert_page import expert_page
 from analysis.failures_page import failures_page
 from analysis.html import Page, link, nav_links, table
 from analysis.ladder_page import ladder_page
@@ -36,7 +37,7 @@ PAGE_BUILDERS: dict[str, Callable[[Report], Page]] = {
     PAGES["index"]: overview, PAGES["claims"]: claims_page, PAGES["method"]: method_page,
     PAGES["ladder"]: ladder_page, PAGES["tuning"]: tuning_page, PAGES["roofline"]: roofline_page,
     PAGES["compile"]: compile_page, PAGES["failures"]: failures_page, PAGES["environment"]: environment_page,
-    PAGES["reproducibility"]: reproducibility_page,
+    PAGES["reproducibility"]: reproducibility_page, PAGES["expert"]: expert_page,
 }
 
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import os
 
-from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, Unsupported
+from backends.base import (
+    EXPERT,
+    STOCK,
+    STUDY,
+    Backend,
+    Capabilities,
+    CellRequest,
+    Prepared,
+    Setting,
+    Skip,
+    Task,
+    Unsupported,
+)
 from models.registry import load_registered
 
 # name -> "module:Class"; modules are imported on first use, and import no heavy library at top level.
@@ -26,6 +38,13 @@ BACKEND_MODULES: dict[str, str] = {
     "c-openmp": "backends.c_openmp:COpenMPBackend",
     # MetaSchedule tuning-curve points (driven by the study `python -m suites tune`; in no matrix suite).
     "tvm-ms": "backends.tvm.metaschedule:TvmMsBackend",
+    # LLM inference (suite "llm"): each backend's own decode path with a KV cache (backends/llm/, docs/llm.md).
+    "llm-torch-eager": "backends.llm.torch_eager:LlmTorchEagerBackend",
+    "llm-onnxruntime": "backends.llm.onnx_runtime:LlmOnnxRuntimeBackend",
+    "llm-inductor": "backends.llm.inductor:LlmInductorBackend",
+    "llm-xla": "backends.llm.jax_xla:LlmXlaBackend",
+    "llm-iree": "backends.llm.iree:LlmIreeBackend",
+    "llm-tvm": "backends.llm.tvm_relax:LlmTvmBackend",
 }
 
 
@@ -48,5 +67,6 @@ def get_backend(name: str) -> Backend:
     return backend
 
 
-__all__ = ["Backend", "Capabilities", "CellRequest", "Prepared", "Skip", "Task", "Unsupported", "backend_names",
+__all__ = ["EXPERT", "STOCK", "STUDY", "Backend", "Capabilities", "CellRequest", "Prepared", "Setting", "Skip", "Task",
+           "Unsupported", "backend_names",
            "get_backend"]

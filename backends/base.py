@@ -66,6 +66,27 @@ def unsupported(reason: str | None) -> Skip | None:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """One setting a variant changes from the library's defaults, and where the backend's own experts say so."""
+
+    name: str  # as the user writes it, e.g. "torch._inductor.config.freezing"
+    value: str
+    # The document or file in the backend's own repository that recommends it (a URL or repo path).
+    source: str
+    effect: str  # what it changes, in one sentence
+
+
+STOCK = "stock"  # what a one-line user gets: the library's defaults
+EXPERT = "expert"  # the experts' fast path for inference, as their own benchmarks run it
+STUDY = "study"  # a point of a study (an optimisation-level ladder, an autoscheduler), neither of the above
+
+
+# Definitions a backend derives from a workload's torch one: ONNX by export (backends/onnx_export.py), JAX by the
+# torch.export bridge (backends/torch_to_jax), so a torch-only model still reaches ONNX, XLA and StableHLO paths.
+DERIVED_FROM_TORCH = ("onnx", "jax")
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What a backend can run, declared once; `Backend.skip` refuses every cell outside it."""
 
@@ -77,7 +98,7 @@ class Capabilities:
     definition: str = "torch"
     variant_definitions: Mapping[str, str] = field(default_factory=dict)
     # The suites this backend takes part in (schedule-study backends only make sense in "schedules").
-    suites: tuple[str, ...] = ("operators", "models")
+    suites: tuple[str, ...] = ("operators", "models", "zoo")
     # Why a device or precision outside the lists above is refused, where a generic sentence would say less.
     notes: Mapping[str, str] = field(default_factory=dict)
 
@@ -90,7 +111,7 @@ class Capabilities:
             return self.notes.get(request.device, f"{backend} has no {request.device} target in mlcompare")
         needed = self.definition_for(request.variant)
         definitions = request.workload.definitions
-        if needed not in set(definitions) | ({"onnx"} if "torch" in definitions else set()):
+        if needed not in set(definitions) | (set(DERIVED_FROM_TORCH) if "torch" in definitions else set()):
             return (f"{backend}/{request.variant} compiles a {needed} definition; {request.workload.name} has only "
                     f"{', '.join(definitions)}")
         return self.precision_refusal(backend, request.dtype, request.device)
@@ -113,7 +134,8 @@ class Task:
     inputs: tuple[np.ndarray, ...]
     threads: int
     device: str = "cpu"
-    # The precision (backends.precision): inputs are float32 arrays already rounded to it; backends cast them.
+    # The precision (backends.precision): float inputs are float32 arrays already rounded to it, which backends cast;
+    # integer inputs (int64 token ids) keep their dtype on every path.
     dtype: str = "float32"
     # Scratch space for this cell (exported files, compiled artifacts); deleted after the cell.
     workdir: Path = Path(".")
@@ -138,6 +160,9 @@ class Prepared:
     details: dict[str, Any] = field(default_factory=dict)
     # Called once after the first run: details that exist only then (e.g. the config an autotuner picked).
     after_first_run: Callable[[], dict[str, Any]] | None = None
+    # Called once after the warm runs: top-level record fields measured across them (the llm suite's per-phase
+    # samples, `llm`; suites/generation_check.py pools them over the cell's processes).
+    after_warm_runs: Callable[[], dict[str, Any]] | None = None
 
 
 class Backend(ABC):
@@ -154,6 +179,26 @@ class Backend(ABC):
     commands: ClassVar[tuple[tuple[str, str], ...]] = ()
     # The library's own thread knob, as recorded in the manifest (env vars come from thread_env).
     thread_knob: ClassVar[str] = ""
+    # variant -> the settings it changes from the library's defaults (recorded in each cell's details["settings"]).
+    variant_settings: ClassVar[Mapping[str, tuple[Setting, ...]]] = {}
+    # The variants that are the experts' fast path. Empty: the defaults already are (e.g. ORT_ENABLE_ALL).
+    expert_variants: ClassVar[tuple[str, ...]] = ()
+    # The variants that belong to a study (ladders, autoschedulers): neither stock nor expert.
+    study_variants: ClassVar[tuple[str, ...]] = ()
+
+    def paths_of(self, variant: str, workload: Workload, case: Case) -> tuple[str, ...]:
+        """Which paths a variant is on this workload: (STUDY,), (EXPERT,), (STOCK,), or (STOCK, EXPERT) where the
+        defaults are the experts' path too (no expert variant offered for the workload)."""
+        if variant in self.study_variants:
+            return (STUDY,)
+        if variant in self.expert_variants:
+            return (EXPERT,)
+        offered = set(self.variants_for(workload, case)) & set(self.expert_variants)
+        return (STOCK,) if offered else (STOCK, EXPERT)
+
+    def settings_of(self, variant: str) -> list[dict[str, str]]:
+        """The record's details["settings"]: what the variant changes, with sources."""
+        return [vars(s).copy() for s in self.variant_settings.get(variant, ())]
 
     def variants_for(self, workload: Workload, case: Case) -> tuple[str, ...]:
         """The variants that apply to this workload and case (all of `variants` unless a backend narrows it)."""

@@ -12,6 +12,7 @@ Layouts: Halide indexes innermost dimension first, so NumPy's row-major A[i, k] 
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -130,7 +131,9 @@ def matmul_pipeline(case: Case, target: Any) -> tuple[Any, list[Any], Any]:
         # whose 3 vectors x 8 rows of accumulators stay in registers over the whole reduction.
         # Shapes are fixed, so every split has a constant extent (edge tiles overlap: ShiftInwards).
         tj, ti = min(3 * vec, n), min(32, m)
-        v, strip = min(vec, tj), min(8, ti)
+        # A vector that divides the tile: prod is computed per tile, and a vector overrunning it would read past B
+        # (tiny shapes on a CPU of 8-float vectors: a 12-wide tile).
+        v, strip = (vec if tj % vec == 0 else math.gcd(tj, vec)), min(8, ti)
         ji, ii, iii, ij = hl.Var("ji"), hl.Var("ii"), hl.Var("iii"), hl.Var("ij")
         out.bound(j, 0, n).bound(i, 0, m)
         out.tile(j, i, ji, ii, tj, ti).fuse(j, i, ij).parallel(ij)

@@ -1,7 +1,11 @@
 """IREE: MLIR compiler to a .vmfb for llvm-cpu, run on the local-task driver; two frontends as variants.
 
 - "onnx":      torch module -> ONNX (backends.onnx_export) -> iree-import-onnx -> iree-compile
-- "stablehlo": jax.export(jax.jit(workload.jax_forward)) -> StableHLO text -> iree-compile
+- "stablehlo": jax.export(jax.jit(the workload's JAX definition)) -> StableHLO text -> iree-compile; a workload
+               without one goes through the torch.export bridge (backends/jax_definition.py)
+Both compile with iree-compile's defaults but the target CPU (stock: --iree-opt-level defaults to O0).
+"onnx-O2" and "stablehlo-O2" (expert) add what IREE documents for performance: --iree-opt-level=O2 and data
+tiling (not implied by O2 in iree-base-compiler 3.13: only the flag turns matmuls into mmt4d).
 """
 
 from __future__ import annotations
@@ -11,17 +15,22 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from backends.artifacts import reusable, writing
-from backends.base import Backend, Capabilities, CellRequest, Prepared, Skip, Task, unsupported
+from backends.base import Backend, Capabilities, CellRequest, Prepared, Setting, Skip, Task, unsupported
+from backends.jax_definition import jax_function, jax_inputs
 from backends.onnx_export import export_onnx
+from backends.outputs import each_output
 from models.workload import Case, Workload
 
 COMPILE_FLAGS = ("--iree-llvmcpu-target-cpu=host",)
+# The expert variants' flags on top of COMPILE_FLAGS.
+O2_FLAGS = ("--iree-opt-level=O2", "--iree-opt-data-tiling")
 VMFB = "module.vmfb"  # the compiled module a cell's later processes load
 # Worker count of the local-task driver. In the default topology mode ("physical_cores") this creates one
 # worker per physical core, at most n, each pinned to a core of the process's CPU affinity mask (so it
@@ -35,7 +44,7 @@ FRONTEND_MODULES = {"onnx": ("torch", "onnx", "onnxscript"), "stablehlo": ("jax"
 _driver_workers: int | None = None
 
 
-def _local_task_config(threads: int) -> Any:
+def local_task_config(threads: int) -> Any:
     global _driver_workers
     import iree.runtime as rt
 
@@ -80,27 +89,28 @@ def _onnx_to_mlir(task: Task) -> tuple[Path, dict[str, Any]]:
                   "onnx_import_s": import_s, "opset": exported.opset}
 
 
-def _stablehlo_text(workload: Workload, case: Case, inputs: tuple[np.ndarray, ...]) -> str:
+def _stablehlo_text(workload: Workload, case: Case, inputs: tuple[np.ndarray, ...]) -> tuple[str, dict[str, Any]]:
     import jax
 
-    specs = tuple(jax.ShapeDtypeStruct(a.shape, a.dtype) for a in inputs)
-    return jax.export.export(jax.jit(lambda *xs: workload.jax_forward(case, *xs)))(*specs).mlir_module()
+    forward, details = jax_function(workload, case, inputs)
+    specs = tuple(jax.ShapeDtypeStruct(a.shape, a.dtype) for a in jax_inputs(inputs))
+    return jax.export.export(jax.jit(forward))(*specs).mlir_module(), details
 
 
 def _stablehlo_to_mlir(task: Task) -> tuple[Path, dict[str, Any]]:
     start = time.perf_counter()
-    text = _stablehlo_text(task.workload, task.case, task.inputs)
+    text, details = _stablehlo_text(task.workload, task.case, task.inputs)
     mlir = task.workdir / f"{task.workload.name}.stablehlo.mlir"
     mlir.write_text(text)
-    return mlir, {"export_s": time.perf_counter() - start}
+    return mlir, {**details, "export_s": time.perf_counter() - start}
 
 
-def _compile(mlir: Path, vmfb: Path, input_type: str) -> None:
+def compile_vmfb(mlir: Path, vmfb: Path, input_type: str, flags: tuple[str, ...]) -> None:
     import iree.compiler as ireec
 
     try:
         ireec.compile_file(str(mlir), target_backends=["llvm-cpu"], input_type=input_type,
-                           extra_args=list(COMPILE_FLAGS), output_file=str(vmfb))
+                           extra_args=list(flags), output_file=str(vmfb))
     except ireec.CompilerToolError as exc:
         # Its message starts with a generic line; a failure's recorded reason is its first line.
         text = str(exc)
@@ -109,17 +119,44 @@ def _compile(mlir: Path, vmfb: Path, input_type: str) -> None:
         raise RuntimeError(f"iree-compile failed: {summary}\n{text[-3000:]}") from exc
 
 
-# variant -> (frontend, iree-compile --iree-input-type, exported function name)
+# frontend -> (exporter, iree-compile --iree-input-type, exported function name)
 FRONTENDS = {
     "onnx": (_onnx_to_mlir, "onnx", "main_graph"),
     "stablehlo": (_stablehlo_to_mlir, "stablehlo", "main"),
 }
+# variant -> (frontend, iree-compile flags)
+VARIANTS = {
+    "onnx": ("onnx", COMPILE_FLAGS),
+    "stablehlo": ("stablehlo", COMPILE_FLAGS),
+    "onnx-O2": ("onnx", COMPILE_FLAGS + O2_FLAGS),
+    "stablehlo-O2": ("stablehlo", COMPILE_FLAGS + O2_FLAGS),
+}
+_OPTIMIZATION_OPTIONS = "https://iree.dev/reference/optimization-options/"
+_HOST_CPU = Setting(
+    "--iree-llvmcpu-target-cpu", "host",
+    "https://iree.dev/guides/deployment-configurations/cpu/ (without it: a generic CPU target, 'poor performance')",
+    "generates code for this machine's CPU and its vector extensions")
+_O2_SETTINGS = (
+    Setting("--iree-opt-level", "O2",
+            f"{_OPTIMIZATION_OPTIONS} (iree-opt-level defaults to O0, 'poor runtime performance'); "
+            "https://iree.dev/guides/deployment-configurations/cpu/ (tip: use --iree-opt-level)",
+            "turns on the optimisations of O1 and O2, e.g. aggressive dispatch fusion and stripped assertions"),
+    Setting("--iree-opt-data-tiling", "true",
+            f"{_OPTIMIZATION_OPTIONS}; https://iree.dev/community/blog/2025-08-25-data-tiling-walkthrough/; "
+            "iree-compile --help (3.13: 'enables data tiling optimization')",
+            "packs matmul operands into the target's preferred tiled layout (linalg.mmt4d), "
+            "with the layout changes propagated and constant-folded for weights"),
+)
 
 
 class IreeBackend(Backend):
     name = "iree"
     description = "IREE llvm-cpu (target-cpu=host) on the local-task driver; ONNX or StableHLO (JAX) frontend"
-    variants = ("onnx", "stablehlo")
+    variants = tuple(VARIANTS)
+    variant_settings: ClassVar[Mapping[str, tuple[Setting, ...]]] = {
+        "onnx": (_HOST_CPU,), "stablehlo": (_HOST_CPU,),
+        "onnx-O2": (_HOST_CPU, *_O2_SETTINGS), "stablehlo-O2": (_HOST_CPU, *_O2_SETTINGS)}
+    expert_variants = ("onnx-O2", "stablehlo-O2")
     modules = ("iree.compiler", "iree.runtime")
     packages = ("iree-base-compiler", "iree-base-runtime", "torch", "onnx", "jax")
     thread_knob = (f"runtime flag {WORKERS_FLAG}=n (parse_flags before the local-task driver exists; "
@@ -129,17 +166,19 @@ class IreeBackend(Backend):
         # Read by iree.runtime at import; prepare() parses the same flag for in-process use.
         return {"IREE_PY_RUNTIME_FLAGS": f"{WORKERS_FLAG}={threads}"}
 
-    capabilities = Capabilities(definition="onnx", variant_definitions={"stablehlo": "jax"})
+    capabilities = Capabilities(definition="onnx", variant_definitions={"stablehlo": "jax", "stablehlo-O2": "jax"})
 
     def skip(self, request: CellRequest) -> Skip | None:
-        missing = [m for m in FRONTEND_MODULES.get(request.variant, ()) if importlib.util.find_spec(m) is None]
+        frontend = VARIANTS[request.variant][0] if request.variant in VARIANTS else ""
+        missing = [m for m in FRONTEND_MODULES.get(frontend, ()) if importlib.util.find_spec(m) is None]
         return super().skip(request) or unsupported(
-            f"the {request.variant} frontend needs python module {missing[0]!r}" if missing else None)
+            f"the {frontend} frontend needs python module {missing[0]!r}" if missing else None)
 
     def prepare(self, task: Task) -> Prepared:
         import iree.runtime as rt
 
-        frontend, input_type, entry = FRONTENDS[task.variant]
+        frontend_name, flags = VARIANTS[task.variant]
+        frontend, input_type, entry = FRONTENDS[frontend_name]
         task.workdir.mkdir(parents=True, exist_ok=True)
         vmfb = reusable(task.artifact_dir, VMFB)
         details: dict[str, Any] = {"vmfb_reused": vmfb is not None}
@@ -148,17 +187,19 @@ class IreeBackend(Backend):
             details.update(imported)
             with writing(task.artifact_dir, VMFB, task.workdir) as partial:
                 start = time.perf_counter()
-                _compile(mlir, partial, input_type)
+                compile_vmfb(mlir, partial, input_type, flags)
                 details["iree_compile_s"] = time.perf_counter() - start
             vmfb = partial.parent / VMFB
 
-        config = _local_task_config(task.threads)
+        config = local_task_config(task.threads)
         context = rt.SystemContext(config=config)
         vm_module = rt.VmModule.copy_buffer(context.instance, vmfb.read_bytes())
         context.add_vm_module(vm_module)
         function = context.modules[vm_module.name][entry]
-        # Copied to device buffers once, so run() times the invocation and not host -> device copies.
-        args = tuple(rt.asdevicearray(config.device, np.ascontiguousarray(a)) for a in task.inputs)
+        # Copied to device buffers once, so run() times the invocation and not host -> device copies. The StableHLO
+        # module takes what JAX traced (int64 ids as int32); the ONNX one takes the inputs as they are.
+        host = jax_inputs(task.inputs) if frontend_name == "stablehlo" else task.inputs
+        args = tuple(rt.asdevicearray(config.device, np.ascontiguousarray(a)) for a in host)
 
         def run() -> Any:
             # Compiled with IREE's default sync ABI ("sync func @main..."): the call awaits its fence,
@@ -169,9 +210,11 @@ class IreeBackend(Backend):
             "artifact_bytes": vmfb.stat().st_size,
             "input_type": input_type,
             "target_backends": ["llvm-cpu"],
-            "compile_flags": list(COMPILE_FLAGS),
+            "frontend": frontend_name,
+            "compile_flags": list(flags),
             "driver": "local-task",
             "workers_flag": f"{WORKERS_FLAG}={_driver_workers}",
             "worker_threads": _worker_threads(min(task.threads, len(os.sched_getaffinity(0)))),
         })
-        return Prepared(run=run, fetch=lambda out: np.asarray(out.to_host()), details=details)
+        # A function with several results returns a tuple of device arrays.
+        return Prepared(run=run, fetch=each_output(lambda out: np.asarray(out.to_host())), details=details)

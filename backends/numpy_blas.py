@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from backends.artifacts import bookkeeping
 from backends.base import Backend, Capabilities, Prepared, Task
 
 
@@ -21,11 +24,26 @@ class NumpyBackend(Backend):
 
     def prepare(self, task: Task) -> Prepared:
         workload, case, inputs = task.workload, task.case, task.inputs
-        return Prepared(
-            run=lambda: workload.numpy_forward(case, *inputs),
-            fetch=np.asarray,
-            details={"blas": _blas_name()},
-        )
+        details: dict[str, Any] = {}
+        with bookkeeping(details):  # asking the loaded libraries is not compile time
+            details["blas"] = blas_in_use()
+        return Prepared(run=lambda: workload.numpy_forward(case, *inputs), fetch=np.asarray, details=details)
+
+
+def blas_in_use() -> dict[str, Any]:
+    """The BLAS NumPy loaded, as threadpoolctl finds it in this process: the kernel family OpenBLAS picked for this
+    CPU (`architecture`, e.g. Haswell or SkylakeX; an inherited OPENBLAS_CORETYPE forces an older one) and the
+    threads it will use."""
+    found: dict[str, Any] = {"name": _blas_name()}
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return {**found, "threadpoolctl": "not installed"}
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas":
+            found.update({k: pool.get(k) for k in ("internal_api", "architecture", "version", "num_threads")})
+            break
+    return found
 
 
 def _blas_name() -> str:

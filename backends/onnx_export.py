@@ -71,7 +71,7 @@ def _export(task: Task, path: Path, opset: int) -> float:
             dynamo=True,
             opset_version=opset,
             input_names=list(names),
-            output_names=["out0"],
+            output_names=[f"out{i}" for i in range(task.workload.output_count(task.case))],
             dynamic_shapes=None,  # static shapes: every backend compiles for exactly this case
             external_data=False,  # one self-contained file (no weights to externalise anyway)
             verbose=False,

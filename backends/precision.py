@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from models.workload import is_integer
+
 
 @dataclass(frozen=True)
 class Precision:
@@ -67,13 +69,14 @@ def round_to_bfloat16(a: np.ndarray) -> np.ndarray:
 
 
 def round_inputs(inputs: tuple[np.ndarray, ...], precision: str) -> tuple[np.ndarray, ...]:
-    """The inputs as the precision stores them, kept as float32 arrays (the same objects for float32 and tf32)."""
+    """The inputs as the precision stores them, kept as float32 arrays (the same objects for float32 and tf32).
+    Integer inputs (token ids) are indices, not values: every precision passes them through untouched."""
     storage = get_precision(precision).storage
     if storage == "float32":
         return inputs
-    if storage == "float16":
-        return tuple(np.asarray(a, dtype=np.float32).astype(np.float16).astype(np.float32) for a in inputs)
-    return tuple(round_to_bfloat16(a) for a in inputs)
+    round_one = (round_to_bfloat16 if storage == "bfloat16"
+                 else lambda a: np.asarray(a, dtype=np.float32).astype(np.float16).astype(np.float32))
+    return tuple(a if is_integer(np.asarray(a).dtype) else round_one(a) for a in inputs)
 
 
 def range_reason(reference: np.ndarray, precision: str) -> str | None:

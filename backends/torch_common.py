@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 
 from backends.base import Capabilities, Prepared, Task
+from backends.outputs import each_output
 from backends.precision import get_precision, torch_dtype
+from models.workload import is_integer
 
 # What torch runs everywhere: its CPU and CUDA kernels, in every precision.
 TORCH_CAPABILITIES = Capabilities(devices=("cpu", "cuda"), precisions=("float32", "tf32", "float16", "bfloat16"))
@@ -36,11 +38,14 @@ def torch_module(task: Task) -> Any:
 
 
 def torch_inputs(task: Task) -> tuple[Any, ...]:
+    """The inputs on the cell's device; float inputs in the cell's precision, integer ones (token ids) as they are."""
     import torch
 
     torch.set_num_threads(task.threads)
     dtype = torch_dtype(task.dtype)
-    return tuple(torch.from_numpy(np.ascontiguousarray(a)).to(device=_device(task), dtype=dtype) for a in task.inputs)
+    return tuple(torch.from_numpy(np.ascontiguousarray(a)).to(device=_device(task),
+                                                              dtype=None if is_integer(a.dtype) else dtype)
+                 for a in task.inputs)
 
 
 def cuda_math_settings(task: Task) -> dict[str, Any]:
@@ -75,4 +80,4 @@ def torch_prepared(task: Task, fn: Any, details: dict[str, Any]) -> Prepared:
         return out
 
     # .float(): NumPy has no bfloat16 (a no-op for float32 outputs).
-    return Prepared(run=run, fetch=lambda out: out.detach().float().cpu().numpy(), details=details)
+    return Prepared(run=run, fetch=each_output(lambda out: out.detach().float().cpu().numpy()), details=details)

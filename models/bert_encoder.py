@@ -4,6 +4,9 @@ The input is the already-embedded sequence [batch, seq, hidden] (no token ids, n
 embedding lookup is a gather, not what the models suite measures. Attention is written as a torch user writes
 it (separate query/key/value Linears, explicit matmul + softmax + matmul), not F.scaled_dot_product_attention,
 which some exporters and frontends handle badly. GELU is the erf form, as in BERT (torch's default).
+
+What the zoo does not test: embedded-sequence input (the encoder layers alone, no embedding gather), explicit
+attention rather than transformers' scaled_dot_product_attention, and an independent JAX definition.
 """
 
 from __future__ import annotations

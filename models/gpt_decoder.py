@@ -4,6 +4,10 @@
 (no token ids, no LM head). One fused qkv Linear per layer (as GPT-2's c_attn), explicit matmul + softmax +
 matmul attention with a causal mask built from the static sequence length and filled with -1e9 (finite, so no
 NaN can appear), and the tanh GELU of GPT-2 (BERT uses the erf form: between them both lowerings are covered).
+
+What the zoo does not test: embedded-sequence input (the decoder blocks alone, no embedding or LM head), sequence
+512, explicit masked attention rather than transformers' scaled_dot_product_attention, and an independent JAX
+definition.
 """
 
 from __future__ import annotations

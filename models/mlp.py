@@ -1,4 +1,8 @@
-"""MLP: the seeds' Linear -> ReLU -> Linear, at the width of a transformer feed-forward block."""
+"""MLP: the seeds' Linear -> ReLU -> Linear, at the width of a transformer feed-forward block.
+
+What the zoo does not test: the smallest end-to-end network, cheap enough for every backend's import path in the
+tests.
+"""
 
 from __future__ import annotations
 

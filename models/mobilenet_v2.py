@@ -1,4 +1,6 @@
-"""MobileNetV2 (Sandler et al. 2018), torchvision-shaped, eval-mode BatchNorm, written here (no torchvision).
+"""MobileNetV2 (Sandler et al. 2018), torchvision-shaped, eval-mode BatchNorm, written here (not torchvision's).
+
+What the zoo does not test: a JAX definition written independently (what XLA and IREE's StableHLO path compile).
 
 Inverted residual blocks: 1x1 expansion + BN + ReLU6, 3x3 depthwise + BN + ReLU6, 1x1 linear projection + BN,
 with a skip where the shape is kept. Same layers and parameter count (3,504,872 at width 1.0, 1000 classes)

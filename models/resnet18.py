@@ -1,4 +1,6 @@
-"""ResNet-18 (He et al. 2016), torchvision-shaped, eval-mode BatchNorm, written here (torchvision is not installed).
+"""ResNet-18 (He et al. 2016), torchvision-shaped, eval-mode BatchNorm, written here rather than taken from torchvision.
+
+What the zoo does not test: a JAX definition written independently (what XLA and IREE's StableHLO path compile).
 
 Same layers, state-dict names and parameter count (11,689,512 at width 64, 1000 classes) as
 torchvision.models.resnet18: conv1 7x7/2 + BN + ReLU + maxpool 3x3/2, four stages of two BasicBlocks

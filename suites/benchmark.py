@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,7 +27,7 @@ from suites.results import (
     write_json_atomic,
 )
 from suites.rounds import interleave, merge_processes
-from suites.runner import CellOptions, cell_environment, run_cell_isolated
+from suites.runner import CellOptions, cell_environment, inherited_environment, run_cell_isolated
 from suites.stats import record_key
 
 
@@ -54,6 +54,8 @@ def build_manifest(run_id: str, selection: Selection, options: CellOptions, comm
         },
         "versions": {name: b.versions() for name, b in backends.items()},
         "variants": {name: list(b.variants) for name, b in backends.items()},
+        # Shell settings the cells' environment drops (suites/runner.py: DROPPED_ENV), e.g. OPENBLAS_CORETYPE.
+        "dropped_env": inherited_environment()[1],
         "calibration": _calibration(options),
         "sessions": [],
     }
@@ -134,8 +136,9 @@ def run(files: RunFiles, planned: list[PlannedCell], options: CellOptions, manif
     for item in (p for p in todo if p.skip_status):
         record(item, {"status": item.skip_status, "reason": item.reason})
     runnable = [p for p in todo if not p.skip_status]
-    for case in _cases(runnable):
-        _measure_case(case, options, progress, record, files.run_id)
+    for case in cases_of(runnable):
+        for item, measured in measure_case(case, options, progress, files.run_id):
+            record(item, measured)
     records, problems = read_records(files.records)
     for problem in problems:
         stream.write(f"warning: skipped {problem}\n")
@@ -145,7 +148,7 @@ def run(files: RunFiles, planned: list[PlannedCell], options: CellOptions, manif
     return records
 
 
-def _cases(cells: list[PlannedCell]) -> list[list[PlannedCell]]:
+def cases_of(cells: list[PlannedCell]) -> list[list[PlannedCell]]:
     by_case: dict[tuple[str, str], list[PlannedCell]] = {}
     for item in cells:
         by_case.setdefault((item.cell.workload, item.cell.case), []).append(item)
@@ -156,10 +159,11 @@ def _disturbed(measured: dict[str, Any]) -> bool:
     return measured.get("status") == "ok" and bool(measured.get("interference", {}).get("disturbed"))
 
 
-def _measure_case(cells: list[PlannedCell], options: CellOptions, progress: Progress,
-                  record: Callable[[PlannedCell, dict[str, Any]], None], run_id: str) -> None:
-    """Every process of one case's cells in interleaved rounds. A cell is recorded as soon as its last process
-    ends (in the last round, or at its first failure), after one more process for each of its disturbed ones.
+def measure_case(cells: list[PlannedCell], options: CellOptions, progress: Progress,
+                 run_id: str) -> Iterator[tuple[PlannedCell, dict[str, Any]]]:
+    """Every process of one case's cells in interleaved rounds. A cell is yielded (to be recorded) as soon as its
+    last process ends (in the last round, or at its first failure), after one more process for each of its
+    disturbed ones. A generator, so that the Ray executor can stream each cell back from its node.
 
     Each cell has an artifact folder for the case's duration: its first process compiles into it, the later ones
     load from it (backends/artifacts.py).
@@ -191,7 +195,7 @@ def _measure_case(cells: list[PlannedCell], options: CellOptions, progress: Prog
                                     position=measured["position"], repeat_of_disturbed=True)
                     quiet = again.get("status") == "ok" and not _disturbed(again)
                     runs[number] = again if quiet else {**measured, "repeat_disturbed_too": True}
-            record(cells[slot.index], merge_processes(runs, record_key(run_id, cells[slot.index].cell.key)))
+            yield cells[slot.index], merge_processes(runs, record_key(run_id, cells[slot.index].cell.key))
 
 
 def print_summary(records: list[dict[str, Any]], stream: TextIO = sys.stdout) -> None:

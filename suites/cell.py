@@ -24,13 +24,15 @@ import numpy as np
 
 from backends import CellRequest, Prepared, Task, Unsupported, get_backend
 from backends.artifacts import BOOKKEEPING
+from backends.outputs import as_tuple
 from backends.precision import get_precision, range_reason, round_inputs, round_model_weights
 from models import get_workload
 from suites.device_timing import timer_for
+from suites.generation_check import verify_generation_outputs
 from suites.interference import Window
 from suites.results import write_json_atomic
 from suites.stats import RepeatPolicy, calibrate_loops, repeat, summarize
-from suites.tolerance import Verdict, verify
+from suites.tolerance import Verdict, verify_outputs
 
 TRACEBACK_CHARS = 3000
 
@@ -58,14 +60,14 @@ def _status_of(exc: Exception, default: str) -> str:
     return default
 
 
-def warm_up(prepared: Prepared) -> tuple[np.ndarray, float]:
+def warm_up(prepared: Prepared) -> tuple[tuple[np.ndarray, ...], float]:
     """The first call (timed alike for every backend: a lazy JIT compiles in it), then the details it revealed."""
     t0 = time.perf_counter()
     out = prepared.run()
     seconds = time.perf_counter() - t0
     if prepared.after_first_run is not None:
         prepared.details.update(prepared.after_first_run())
-    return prepared.fetch(out), seconds
+    return as_tuple(prepared.fetch(out)), seconds
 
 
 def _json_error(error: float) -> float | None:
@@ -79,6 +81,10 @@ def _verification(first: Verdict, last: Verdict | None = None) -> dict[str, Any]
                               "passed": all(v.passed for v in verdicts)}
     if last is not None:
         fields.update(first_run_error=_json_error(first.error), last_run_error=_json_error(last.error))
+    if first.outputs:  # several outputs: each one's error (the worse run's) and tolerance
+        per_run = [v.outputs for v in verdicts]
+        fields["outputs"] = [{"error": _json_error(max(v.error for v in each)), "tolerance": each[0].tolerance,
+                              "passed": all(v.passed for v in each)} for each in zip(*per_run, strict=True)]
     return fields
 
 
@@ -99,8 +105,8 @@ def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
     # exactly what the backend gets.
     inputs = round_inputs(workload.make_inputs(case, spec["seed"]), precision.name)
     round_model_weights(workload, case, precision.name)
-    reference = workload.reference(case, inputs)
-    out_of_range = range_reason(reference, precision.name)
+    reference = as_tuple(workload.reference(case, inputs))
+    out_of_range = next(filter(None, (range_reason(r, precision.name) for r in reference)), None)
     if out_of_range:
         return {"status": "unsupported", "reason": out_of_range}
     task = Task(workload=workload, case=case, variant=spec["variant"], inputs=inputs, threads=spec["threads"],
@@ -116,7 +122,10 @@ def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
         return {**_failure(_status_of(exc, "compile_error"), exc), "compile_s": time.perf_counter() - t0}
     # Work done only for the record (backends/artifacts.py: bookkeeping) is not compile time.
     result["compile_s"] = time.perf_counter() - t0 - prepared.details.get(BOOKKEEPING, 0.0)
-    result["details"] = prepared.details
+    prepared.details.update(paths=list(backend.paths_of(task.variant, workload, case)),
+                            settings=backend.settings_of(task.variant))
+    result["details"] = prepared.details  # the same dict: after_first_run adds to it
+    prepared.details.update(reference=workload.reference_name(case), **workload.record_details(case))
     result["peak_rss_compile_mb"] = _peak_rss_mb()  # the high-water mark so far: inputs, reference, compile
 
     phase("first_run")  # the warm-up
@@ -125,9 +134,18 @@ def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
     except Exception as exc:
         return {**result, **_failure(_status_of(exc, "runtime_error"), exc)}
 
+    if len(output) != len(reference):  # a backend that cannot hand back every output is not checked on a part
+        return {**result, "status": "unsupported",
+                "reason": f"{backend.name} returned {len(output)} of the model's {len(reference)} outputs"}
     length = workload.reduction_length(case)
-    first = verify(output, reference, length, precision.name)
+    # A generation is also checked token by token (the ids must be the reference's).
+    check = verify_generation_outputs if workload.kind == "llm" else verify_outputs
+    first = check(output, reference, length, precision.name)
     result["verification"] = _verification(first)
+    # A reference computed by this very backend proves nothing: recorded, and not counted as a pass.
+    self_referenced = workload.self_referenced(spec["backend"], spec["variant"], precision.name)
+    if self_referenced:
+        result["verification"].update(passed=None, self_referenced=True)
     if not first.passed:
         return {**result, "status": "wrong_result", "reason": first.detail}
 
@@ -145,20 +163,24 @@ def run_cell(spec: dict[str, Any], phase_file: Path) -> dict[str, Any]:
         # CUDA cells: CUDA events with an L2 flush between runs (suites/device_timing.py); CPU cells: perf_counter,
         # fast calls batched into samples of `loops` calls.
         timer = timer_for(task.device, backend.capabilities.definition_for(task.variant))
-        with Window() as window:
+        with Window(requested_threads=task.threads) as window:
             if timer:
                 samples = timer.repeat(run_keeping_output, policy)
             else:
                 loops = calibrate_loops(run_keeping_output, policy)
                 samples = repeat(run_keeping_output, policy, loops)
-        final = verify(prepared.fetch(last[0]), reference, length, precision.name)
+        final = check(as_tuple(prepared.fetch(last[0])), reference, length, precision.name)
     except Exception as exc:
         return {**result, **_failure(_status_of(exc, "runtime_error"), exc)}
     finally:
         gc.enable()
     result["interference"] = window.result
+    if prepared.after_warm_runs is not None:
+        result.update(prepared.after_warm_runs())
     # Output that drifts over runs (kept state, a buffer accumulated into) is wrong even after a right first run.
     result["verification"] = _verification(first, final)
+    if self_referenced:
+        result["verification"].update(passed=None, self_referenced=True)
     if not final.passed:
         return {**result, "status": "wrong_result", "reason": f"last warm run: {final.detail}"}
     # The runner summarises the cell's processes together again, under the run's record key.

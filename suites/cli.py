@@ -13,8 +13,10 @@ from typing import NoReturn
 from backends import backend_names, get_backend
 from backends.precision import PRECISIONS
 from models import get_workload, workload_names
-from suites.benchmark import build_manifest, print_summary, run
+from models.user_inputs import InputOptions
+from suites.benchmark import print_summary
 from suites.compare import compare, format_comparison
+from suites.executors import add_executor_arguments, execute
 from suites.gpu_info import gpu_slug
 from suites.machine import REPO_ROOT, machine_slug, usable_cores
 from suites.matrix import SUITES, Selection, SelectionError, expand, resolve
@@ -47,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--backends", type=_names, default=(), help="comma-separated backend names (default: all)")
     bench.add_argument("--workloads", type=_names, default=(), help="comma-separated workload names (default: all)")
     bench.add_argument("--cases", type=_names, default=(), help="comma-separated case labels (default: the scope's)")
+    bench.add_argument("--variants", type=_names, default=(), metavar="BACKEND/VARIANT,...",
+                       help="only these variants of the backends they name, e.g. inductor/freezing,iree/onnx-O2 "
+                            "(other backends: all their variants)")
     scope = bench.add_mutually_exclusive_group()
     scope.add_argument("--quick", action="store_const", dest="scope", const="quick", help="one small case each")
     scope.add_argument("--full", action="store_const", dest="scope", const="full", help="every case")
@@ -64,9 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=3, metavar="R",
                        help="independent processes per cell, in interleaved rounds (default: 3)")
     own = bench.add_mutually_exclusive_group()
-    own.add_argument("--model-onnx", metavar="PATH", help="run your own ONNX model (static input shapes)")
+    own.add_argument("--model-onnx", metavar="PATH", help="run your own ONNX model")
     own.add_argument("--model-torch", metavar="PKG.MODULE:FUNCTION",
                      help="run your own torch model: FUNCTION() returns (module, example_inputs)")
+    bench.add_argument("--input-shape", default="", metavar="NAME=1x3x640x640[,...]",
+                       help="your model's input shapes (fixes dynamic dimensions; torch: overrides the examples')")
+    bench.add_argument("--input-range", default="", metavar="NAME=LOW:HIGH[,...]",
+                       help="seeded integer (token id) inputs in [LOW, HIGH) (default: [0, 100))")
+    bench.add_argument("--inputs", type=Path, metavar="FILE.npz",
+                       help="your model's inputs, name -> array (used verbatim; they set the shapes)")
+    add_executor_arguments(bench)
 
     commands.add_parser("list", help="list backends, variants, workloads and cases")
     for study, (module, description) in STUDIES.items():
@@ -104,13 +116,20 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def command_run(args: argparse.Namespace, command: str) -> int:
+    inputs = InputOptions(args.input_shape, args.input_range, str(args.inputs.resolve()) if args.inputs else "")
     if args.resume:
-        if args.backends or args.workloads or args.cases or args.scope or args.dtype != "float32" or args.repeats != 3:
-            raise SelectionError("--resume reruns the run's own selection; drop --backends/--workloads/--cases/--quick"
-                                 "/--full/--dtype/--repeats")
+        if inputs.given:
+            raise SelectionError("--resume reuses the run's own model inputs: drop --input-shape/--input-range/"
+                                 "--inputs")
+        if (args.backends or args.workloads or args.cases or args.variants or args.scope or args.dtype != "float32"
+                or args.repeats != 3):
+            raise SelectionError("--resume reruns the run's own selection; drop --backends/--workloads/--cases"
+                                 "/--variants/--quick/--full/--dtype/--repeats")
         files = RunFiles.find(args.results_dir, args.resume)
         manifest = json.loads(files.manifest.read_text())
-        selection = resolve(Selection.from_json(manifest["selection"]))  # also re-checks a user's model
+        # Also re-checks a user's model (and its static copy, in the run's cache).
+        cache = Path(manifest["options"].get("cache_dir") or args.results_dir / "cache")
+        selection = resolve(Selection.from_json(manifest["selection"]), cache)
         saved = dict(manifest["options"])
         options = CellOptions(**{**saved, "repeat_policy": RepeatPolicy(**saved["repeat_policy"])})
         manifest["command"] = command
@@ -119,9 +138,13 @@ def command_run(args: argparse.Namespace, command: str) -> int:
             raise SelectionError(f"--threads must be at least 1, got {args.threads}")
         user_model = (f"onnx:{args.model_onnx}" if args.model_onnx
                       else f"torch:{args.model_torch}" if args.model_torch else "")
+        if inputs.given and not user_model:
+            raise SelectionError("--input-shape/--input-range/--inputs describe your model's inputs: give "
+                                 "--model-onnx or --model-torch")
         suite = args.suite or ("models" if user_model else "operators")
         selection = resolve(Selection(suite, args.backends, args.workloads, args.scope or "default", args.device,
-                                      user_model, args.dtype, args.cases))
+                                      user_model, inputs.to_json(), args.dtype, args.cases, args.variants),
+                            args.results_dir / "cache")
         if args.timeout < 0:
             raise SelectionError(f"--timeout must be positive, got {args.timeout}")
         if args.repeats < 1:
@@ -133,11 +156,11 @@ def command_run(args: argparse.Namespace, command: str) -> int:
                               cache_dir=str(args.results_dir / "cache"))
         machine = args.machine or ((args.device == "cuda" and gpu_slug()) or machine_slug())
         files = RunFiles(args.results_dir / machine, new_run_id())
-        manifest = build_manifest(files.run_id, selection, options, command)
+        manifest = None  # each executor describes its own machines (on Ray: every node)
     planned = expand(selection)
-    records = run(files, planned, options, manifest)
-    print_summary([r for r in records if r["cell"] in {p.cell.key for p in planned}])
-    print(f"records: {files.records}\nmanifest: {files.manifest}")
+    for path, records in execute(args, files, selection, planned, options, manifest, command):  # one per machine
+        print_summary([r for r in records if r["cell"] in {p.cell.key for p in planned}])
+        print(f"records: {path}\nmanifest: {path.with_suffix('.manifest.json')}")
     return 0
 
 

@@ -9,6 +9,7 @@ false-discovery correction, and the table of significant changes. Ratios are for
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,16 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau
 
-from suites.stats import Estimate, boot_medians, interval, record_key, timing_processes
+from suites.stats import (
+    Estimate,
+    interval,
+    median_replicates,
+    process_log_variance,
+    record_key,
+    run_to_run_sd,
+    seed_of,
+    timing_processes,
+)
 
 BASELINE = "torch-eager"
 FALLBACK_BASELINE = "numpy"
@@ -34,6 +44,14 @@ class CellChange:
     change: Estimate  # b / a, with the bootstrap CI of the two runs' replicates
     p_value: float
     q_value: float = 1.0  # after the false-discovery correction over every compared cell
+    # The first run's CI widened by the drift this pair measured (Comparison.run_sd): circular for this pair, it
+    # shows what the CI of a run on this machine must hold; the analysis widens by an earlier pair's drift.
+    a_with_drift: Estimate | None = None
+
+    @property
+    def b_inside_a_with_drift(self) -> bool:
+        band = self.a_with_drift or self.a
+        return band.lo <= self.b.value <= band.hi
 
     @property
     def b_inside_a(self) -> bool:
@@ -65,6 +83,8 @@ class Comparison:
     only_b: tuple[str, ...]
     alpha: float = 0.05
     band: float = 0.05  # a change inside +-band is "no practical difference", whatever its p-value
+    # The machine's drift between the two runs beyond their processes' spread (suites.stats.run_to_run_sd).
+    run_sd: float = 0.0
 
     def significant(self) -> list[CellChange]:
         return [c for c in self.cells if c.q_value < self.alpha and abs(c.change.value - 1.0) > self.band
@@ -101,10 +121,19 @@ def _two_sided_p(ratio_replicates: np.ndarray) -> float:
 
 
 def cell_replicates(record: dict[str, Any]) -> np.ndarray:
-    """The cell's bootstrap medians (hierarchical over its processes), seeded by its key."""
+    """The cell's rerun replicates (suites.stats.median_replicates), seeded by its key."""
     timing = record["timing"]
-    return boot_medians(timing_processes(timing), record_key(record.get("run_id", ""), record["cell"]),
-                        timing["median_s"])
+    return median_replicates(timing_processes(timing), record_key(record.get("run_id", ""), record["cell"]),
+                             timing["median_s"])
+
+
+def _change_replicates(reps_a: np.ndarray, reps_b: np.ndarray, ma: float, mb: float, run_sd: float) -> np.ndarray:
+    """Replicates of median b / median a for the test of a change. Rerun replicates already spread each run by
+    sqrt(2) times its own uncertainty (this run and a rerun), so their log difference is scaled back by sqrt(2);
+    both runs' drift (run_sd each) is then added."""
+    rng = np.random.default_rng(seed_of(f"{ma!r}/{mb!r}"))
+    own = (np.log(reps_b / reps_a) - math.log(mb / ma)) / math.sqrt(2.0)
+    return (mb / ma) * np.exp(own + rng.standard_normal(own.size) * run_sd * math.sqrt(2.0))
 
 
 def _ok_by_cell(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -134,14 +163,20 @@ def compare(run_a: str, records_a: Iterable[dict[str, Any]], run_b: str, records
     both = sorted(set(a) & set(b))
     reps_a = {key: cell_replicates(r) for key, r in a.items()}
     reps_b = {key: cell_replicates(r) for key, r in b.items()}
+    run_sd = run_to_run_sd(
+        [math.log(b[k]["timing"]["median_s"] / a[k]["timing"]["median_s"]) for k in both],
+        [process_log_variance(timing_processes(a[k]["timing"])) + process_log_variance(timing_processes(b[k]["timing"]))
+         for k in both])
     changes, p_values = [], []
     for key in both:
         ra, rb = a[key], b[key]
         ma, mb = ra["timing"]["median_s"], rb["timing"]["median_s"]
-        ratio = reps_b[key] / reps_a[key]
+        ratio = _change_replicates(reps_a[key], reps_b[key], ma, mb, run_sd)
         p_values.append(_two_sided_p(ratio))
+        drift = np.exp(np.random.default_rng([seed_of(key), 3]).standard_normal(ratio.size) * run_sd * math.sqrt(2))
         changes.append(CellChange(key, (ra["workload"], ra["case"]), _label(ra), interval(reps_a[key], ma),
-                                  interval(reps_b[key], mb), interval(ratio, mb / ma), p_values[-1]))
+                                  interval(reps_b[key], mb), interval(ratio, mb / ma), p_values[-1],
+                                  a_with_drift=interval(reps_a[key] * drift, ma)))
     cells = tuple(CellChange(**{**c.__dict__, "q_value": q}) for c, q in zip(changes, benjamini_hochberg(p_values),
                                                                             strict=True))
     backends = {r["backend"] for r in [*a.values(), *b.values()]}
@@ -149,7 +184,7 @@ def compare(run_a: str, records_a: Iterable[dict[str, Any]], run_b: str, records
     sa, sb = _speedups(a, reps_a, chosen), _speedups(b, reps_b, chosen)
     pairs = tuple(SpeedupPair(k[0], k[1], sa[k], sb[k]) for k in sorted(set(sa) & set(sb)))
     return Comparison(run_a, run_b, cells, pairs, chosen, tuple(sorted(set(a) - set(b))),
-                      tuple(sorted(set(b) - set(a))), alpha, band)
+                      tuple(sorted(set(b) - set(a))), alpha, band, run_sd)
 
 
 @dataclass(frozen=True)
@@ -161,6 +196,8 @@ class Agreement:
     within_10: float | None
     b_inside_a: float | None
     a_inside_b: float | None
+    b_inside_a_with_drift: float | None
+    run_sd: float
     speedups: int
     speedup_within_5: float | None
     speedup_b_inside_a: float | None
@@ -204,6 +241,7 @@ def agreement(comparison: Comparison) -> Agreement:
         cells=len(cells), within_5=_within((c.change.value for c in cells), 0.05),
         within_10=_within((c.change.value for c in cells), 0.10),
         b_inside_a=_share(c.b_inside_a for c in cells), a_inside_b=_share(c.a_inside_b for c in cells),
+        b_inside_a_with_drift=_share(c.b_inside_a_with_drift for c in cells), run_sd=comparison.run_sd,
         speedups=len(pairs), speedup_within_5=_within((p.b.value / p.a.value for p in pairs), 0.05),
         speedup_b_inside_a=_share(p.a.lo <= p.b.value <= p.a.hi for p in pairs),
         kendall_tau=float(np.mean(taus)) if taus else None, cases=len(cases), same_winner=same, winner_ties=ties)
@@ -222,6 +260,8 @@ def format_comparison(comparison: Comparison, limit: int = 40) -> str:
         f" ({len(comparison.only_a)} only in the first, {len(comparison.only_b)} only in the second)",
         f"medians:  within +-5% {_pct(g.within_5)}, within +-10% {_pct(g.within_10)};"
         f" second inside first's 95% CI {_pct(g.b_inside_a)}, first inside second's {_pct(g.a_inside_b)}",
+        f"drift between the runs beyond their processes' spread: {100 * g.run_sd:.1f}% per run (sd of log median);"
+        f" second inside first's CI widened by it {_pct(g.b_inside_a_with_drift)}",
         f"speedups over {comparison.baseline} ({g.speedups}): within +-5% {_pct(g.speedup_within_5)},"
         f" second inside first's 95% CI {_pct(g.speedup_b_inside_a)}",
         f"rankings: Kendall tau {tau} (mean over cases); same winner in {g.same_winner} of {g.cases} cases"

@@ -4,7 +4,11 @@ A cell process opens a `Window` before its warm runs and closes it after. From /
 the machine's CPU time (`/proc/stat`: busy and steal jiffies) and each of its own threads' CPU time
 (`/proc/self/task/*/stat`). The differences give:
 - `observed_threads`: threads that were busy for at least BUSY_SHARE of the window (the thread count a library
-  really used, next to the one requested);
+  really used, next to the one requested). A caller thread that only waits for a pool stays below it and is not
+  counted; one that spins is, rightly: it takes a core from the pool;
+- with the requested count known: `requested_threads`, `threads_exceeded` (observed above requested) and
+  `busiest_threads_share`, the share of the threads' CPU time done by the `requested` busiest ones (below ~0.9:
+  the work hopped over more threads than requested, e.g. 4 threads at 20% each, which no thread count shows);
 - `own_cores`: the cell's CPU time over the window's wall time (cores it kept busy on average);
 - `other_cores`: the machine's busy time not spent by the cell, in cores (other work, kernel threads, a
   neighbour's benchmark);
@@ -73,7 +77,7 @@ def snapshot(proc: Path = Path("/proc")) -> Snapshot:
                     stat_cpu_s((proc / "self" / "stat").read_text()))
 
 
-def summarize_window(start: Snapshot, end: Snapshot) -> dict[str, Any]:
+def summarize_window(start: Snapshot, end: Snapshot, requested_threads: int | None = None) -> dict[str, Any]:
     """The record's `interference` fields for the time between two snapshots."""
     wall = max(end.wall_s - start.wall_s, 1e-9)
     per_thread = {tid: end.threads_s[tid] - start.threads_s.get(tid, 0.0) for tid in end.threads_s}
@@ -83,20 +87,33 @@ def summarize_window(start: Snapshot, end: Snapshot) -> dict[str, Any]:
     steal_share = (end.steal_s - start.steal_s) / total
     other = max(0.0, (end.busy_s - start.busy_s) - own) / wall
     enough_ticks = wall * CLOCK_TICKS >= 20  # shorter windows are below /proc's resolution: no judgement
-    return {
+    observed = sum(v >= BUSY_SHARE * wall for v in per_thread.values())
+    result = {
         "window_s": round(wall, 3),
-        "observed_threads": sum(v >= BUSY_SHARE * wall for v in per_thread.values()),
+        "observed_threads": observed,
         "own_cores": round(own / wall, 2),
         "other_cores": round(other, 2),
         "steal_share": round(steal_share, 3),
         "disturbed": bool(enough_ticks and (other > OTHER_CORES_LIMIT or steal_share > STEAL_LIMIT)),
     }
+    if requested_threads is not None:
+        result.update(requested_threads=requested_threads, threads_exceeded=observed > requested_threads,
+                      busiest_threads_share=busiest_share(per_thread, requested_threads))
+    return result
+
+
+def busiest_share(per_thread: dict[int, float], count: int) -> float | None:
+    """The share of the threads' CPU time done by the `count` busiest (None: no thread used any)."""
+    times = sorted((max(v, 0.0) for v in per_thread.values()), reverse=True)
+    total = sum(times)
+    return round(sum(times[:count]) / total, 2) if total > 0 else None
 
 
 class Window:
-    """`with Window() as w: ...` then `w.result`: the interference of the code run inside."""
+    """`with Window(requested_threads=n) as w: ...` then `w.result`: the interference of the code run inside."""
 
-    def __init__(self) -> None:
+    def __init__(self, requested_threads: int | None = None) -> None:
+        self.requested_threads = requested_threads
         self.result: dict[str, Any] = {}
         self._start: Snapshot | None = None
 
@@ -106,4 +123,4 @@ class Window:
 
     def __exit__(self, *exc: object) -> None:
         if self._start is not None:
-            self.result = summarize_window(self._start, snapshot())
+            self.result = summarize_window(self._start, snapshot(), self.requested_threads)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from suites.generation_check import pool_llm
 from suites.stats import summarize
 
 # What each process keeps of its own in a merged record (its warm-run samples live in timing.processes).
@@ -73,6 +74,13 @@ def merge_processes(results: list[dict[str, Any]], key: str) -> dict[str, Any]:
     merged = {**first, "timing": timing, "processes": per_process,
               "wall_s": sum(r.get("wall_s", 0.0) for r in results),
               "disturbed": any(p.get("interference", {}).get("disturbed", False) for p in per_process)}
+    # The most threads any process kept busy, and whether any kept more busy than were requested.
+    observed = [p["interference"]["observed_threads"] for p in per_process if "observed_threads" in
+                p.get("interference", {})]
+    if observed:
+        merged["observed_threads"] = max(observed)
+        merged["threads_exceeded"] = any(p["interference"].get("threads_exceeded", False) for p in per_process
+                                         if p.get("interference"))
     for name in ("gflops", "gbps"):
         if name in first:
             merged[name] = first[name] * scale
@@ -80,6 +88,8 @@ def merge_processes(results: list[dict[str, Any]], key: str) -> dict[str, Any]:
         values = [r[name] for r in results if name in r]
         if values:
             merged[name] = max(values)
+    if "llm" in first:  # the llm suite's per-phase samples, pooled like the timing
+        merged["llm"] = pool_llm([r["llm"] for r in results if "llm" in r], key)
     loads = [r["load_avg"] for r in results if r.get("load_avg")]
     if loads:
         merged["load_avg"] = [max(v[0] for v in loads), max(v[-1] for v in loads)]

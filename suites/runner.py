@@ -23,6 +23,9 @@ from suites.matrix import Cell
 from suites.stats import RepeatPolicy
 
 POLL_S = 0.1
+# Shell settings that force OpenBLAS's kernels (an old core type, a cache size): a benchmark cell measures the
+# kernels OpenBLAS picks for this CPU, so they are dropped from its environment and recorded (tests keep them).
+DROPPED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 RUN_PHASES = ("first_run", "warm_runs")
 STDERR_TAIL_CHARS = 3000
 
@@ -62,6 +65,12 @@ def cell_environment(backend_name: str, threads: int, device: str = "cpu") -> di
     return {**common_thread_env(threads), **backend.thread_env(threads), **backend.device_env(device)}
 
 
+def inherited_environment() -> tuple[dict[str, str], dict[str, str]]:
+    """The runner's environment less DROPPED_ENV, and what was dropped (the record's `dropped_env`)."""
+    dropped = {name: os.environ[name] for name in DROPPED_ENV if name in os.environ}
+    return {k: v for k, v in os.environ.items() if k not in dropped}, dropped
+
+
 def _affinity(threads: int) -> list[int] | None:
     cpus = sorted(os.sched_getaffinity(0))
     return cpus[:threads] if threads < len(cpus) else None
@@ -93,7 +102,8 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
     spec_path.write_text(json.dumps(spec))
     (workdir / "work").mkdir()
     cpus = _affinity(options.threads)
-    env = {**os.environ, **cell_environment(cell.backend, options.threads, options.device), "PYTHONHASHSEED": "0",
+    inherited, dropped_env = inherited_environment()
+    env = {**inherited, **cell_environment(cell.backend, options.threads, options.device), "PYTHONHASHSEED": "0",
            # Inductor's on-disk caches per cell: the first process compiles cold, the cell's later ones reuse them.
            "TORCHINDUCTOR_CACHE_DIR": str(artifacts / "torchinductor"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
@@ -140,6 +150,8 @@ def run_cell_isolated(cell: Cell, options: CellOptions,
     if peak_run_rss:
         result["peak_rss_run_mb"] = round(peak_run_rss / 2**20, 1)
     result["affinity"] = cpus
+    if dropped_env:
+        result["dropped_env"] = dropped_env
     shutil.rmtree(workdir, ignore_errors=True)
     return result
 

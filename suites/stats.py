@@ -1,13 +1,21 @@
-"""The one statistics module of mlcompare: the warm-run loop, a cell's timing summary, and the bootstrap the runner
+"""The one statistics module of mlcompare: the warm-run loop, a cell's timing summary, and the intervals the runner
 and the analysis share.
 
-Bootstrap: RESAMPLES (2000) percentile resamples of a cell's median, seeded by the cell's key (crc32 of it; a key
-of "" gives seed 0), so every record and every report build is identical. A cell measured in several processes
-(`timing["processes"]`, each with its own `samples_s`) is resampled hierarchically: the processes are drawn with
-replacement, then the samples within each drawn process, so the variation between processes (placement, frequency,
-memory layout) enters the interval; a record without `processes` is one process. A ratio of two cells at replicate
-b is median_a[b] / median_b[b], an independent resampling of both; a geometric mean over cells at replicate b gives
-the CI of the geomean the same way. Intervals are the 2.5th and 97.5th percentiles of the replicates.
+A cell's interval says what a rerun would see, not only how precisely one run pinned its median. Measured here,
+two back-to-back runs disagree far beyond the spread inside one process, and even beyond a bootstrap over a run's
+processes (33% of second-run medians fell inside such a CI): a rerun starts new processes on a machine that has
+drifted. So a cell measured in k >= 2 processes gets a 95% *rerun interval*: with s the standard deviation of the
+log process medians, a rerun's median differs from this one by s * sqrt(1/k + 1/k) times a Student t with k - 1
+degrees of freedom (both medians average k processes; t because s comes from k processes only). The interval is
+drawn as RESAMPLES replicates, median * exp(t * s * sqrt(2 / k)), seeded by the cell's key (crc32; "" gives seed
+0), so every record and every report build is identical. s never falls below the spread of a hierarchical
+bootstrap (processes drawn with replacement, then the samples within each), so processes that agree by chance
+still carry their samples' own noise. A cell measured in one process gets the plain bootstrap of its median:
+it cannot see the between-process variance, and the record says so (`ci_kind`).
+
+A ratio of two cells at replicate b is median_a[b] / median_b[b], independent draws for both; a geometric mean
+over cells at replicate b gives the CI of the geomean the same way. Intervals are the 2.5th and 97.5th percentiles
+of the replicates.
 """
 
 from __future__ import annotations
@@ -103,16 +111,63 @@ def timing_processes(timing: Mapping[str, Any] | None) -> list[list[float]]:
     return [list(samples)] if samples else []
 
 
-def boot_medians(processes: Sequence[Sequence[float]], key: str, median: float | None = None) -> np.ndarray:
-    """RESAMPLES bootstrap medians of one cell, hierarchical over its processes (plain for one process).
+RERUN = "rerun"  # ci_kind of a cell measured in several processes: what a rerun would see
+WITHIN_PROCESS = "within-process"  # ci_kind of a one-process cell: the sampling error of its median only
 
-    Each replicate draws as many processes as there are, with replacement; slot j then draws as many samples as
-    process j has from the process drawn into it. Without at least two samples, `median` is repeated.
-    """
+
+def ci_kind(processes: Sequence[Sequence[float]]) -> str:
+    return RERUN if sum(1 for p in processes if len(p)) >= 2 else WITHIN_PROCESS
+
+
+def median_replicates(processes: Sequence[Sequence[float]], key: str, median: float | None = None,
+                      run_sd: float = 0.0) -> np.ndarray:
+    """RESAMPLES replicates of one cell's median: the rerun interval's for several processes, the plain bootstrap's
+    for one. Without at least two samples, `median` is repeated. `run_sd` is the machine's drift between runs beyond
+    its processes' spread (run_to_run_sd, measured on an earlier pair of runs): a rerun and this run each drew a
+    shift of that size, so the replicates are spread by a normal of sd run_sd * sqrt(2) in log space."""
+    replicates = _process_replicates(processes, key, median)
+    if run_sd <= 0.0:
+        return replicates
+    shift = np.random.default_rng([seed_of(key), 2]).standard_normal(RESAMPLES) * run_sd * math.sqrt(2.0)
+    return replicates * np.exp(shift)
+
+
+def run_to_run_sd(log_changes: Sequence[float], within_variances: Sequence[float]) -> float:
+    """The machine's drift between two runs beyond what their processes' spread explains, as a standard deviation
+    of log medians per run: the changes' robust second moment about zero (1.4826 x their median absolute value) is
+    2 run_sd**2 plus the processes' share (the median over cells of var(log median a) + var(log median b)). About
+    zero, not about the median change: a machine that is 25% slower for the whole second run is what a rerun sees,
+    and the one cause a uniform change cannot be told apart from. 0 below 10 cells."""
+    changes = np.asarray(log_changes, dtype=np.float64)
+    if changes.size < 10:
+        return 0.0
+    spread = 1.4826 * float(np.median(np.abs(changes)))
+    within = float(np.median(within_variances)) if len(within_variances) else 0.0
+    return math.sqrt(max(0.0, (spread * spread - within) / 2.0))
+
+
+def process_log_variance(processes: Sequence[Sequence[float]]) -> float:
+    """var(log median) of a cell from its processes' spread: s**2 / k (0 for one process: nothing to see)."""
+    medians = [float(np.median(p)) for p in processes if len(p)]
+    if len(medians) < 2:
+        return 0.0
+    return float(np.var(np.log(medians), ddof=1)) / len(medians)
+
+
+def _process_replicates(processes: Sequence[Sequence[float]], key: str, median: float | None) -> np.ndarray:
     groups = [np.asarray(p, dtype=np.float64) for p in processes if len(p)]
     if len(groups) == 1 and groups[0].size >= 2:
         return _one_process_medians(np.sort(groups[0]), np.random.default_rng(seed_of(key)))
-    return _hierarchical_medians(groups, key, median)
+    hierarchical = _hierarchical_medians(groups, key, median)
+    if len(groups) < 2:
+        return hierarchical
+    k = len(groups)
+    logs = np.log([float(np.median(g)) for g in groups])
+    spread = max(float(logs.std(ddof=1)), float(np.std(np.log(hierarchical))) * math.sqrt(k))
+    center = median if median is not None else float(np.median(np.concatenate(groups)))
+    draws = np.random.default_rng([seed_of(key), 1]).standard_t(k - 1, RESAMPLES)
+    # Clipped: a t with 1 degree of freedom draws values whose exp overflows; the percentiles never reach them.
+    return center * np.exp(np.clip(draws * spread * math.sqrt(2.0 / k), -60.0, 60.0))
 
 
 def _one_process_medians(xs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -173,12 +228,22 @@ def interval(replicates: np.ndarray, value: float, n: int = 1) -> Estimate:
 
 
 def median_ci(processes: Sequence[Sequence[float]], key: str = "") -> tuple[float, float]:
-    """95% interval of a cell's median (hierarchical over processes)."""
-    estimate = interval(boot_medians(processes, key), math.nan)
+    """95% interval of a cell's median: the rerun interval for several processes (see the module docstring)."""
+    estimate = interval(median_replicates(processes, key), math.nan)
     return estimate.lo, estimate.hi
 
 
-Sample = tuple[float, np.ndarray]  # (median, bootstrap medians) of one cell
+def timing_ci(timing: Mapping[str, Any], key: str) -> tuple[float | None, float | None]:
+    """A record's 95% interval as this module computes it now: recomputed from the processes of a several-process
+    record (older records stored an interval that saw no rerun), else the stored one."""
+    processes = timing_processes(timing) if timing.get("processes") else []
+    if len(processes) >= 2:
+        return median_ci(processes, key)
+    low, high = timing.get("ci95_median_s") or (None, None)
+    return low, high
+
+
+Sample = tuple[float, np.ndarray]  # (median, replicates of the median) of one cell
 
 
 def ratio(numerator: Sample, denominator: Sample) -> Estimate:
@@ -200,7 +265,8 @@ def median_ratio_ci(a: Sequence[float], b: Sequence[float], key: str) -> Estimat
     """Ratio of the medians of two sets of values (e.g. compile times over cells), the values resampled."""
     if len(a) == 0 or len(b) == 0:
         return None
-    ma, mb = boot_medians([a], key + "/a", float(np.median(a))), boot_medians([b], key + "/b", float(np.median(b)))
+    ma = median_replicates([a], key + "/a", float(np.median(a)))
+    mb = median_replicates([b], key + "/b", float(np.median(b)))
     return interval(ma / mb, float(np.median(a) / np.median(b)), min(len(a), len(b)))
 
 
@@ -230,6 +296,7 @@ def summarize(samples_s: list[float], key: str = "", processes: Sequence[Sequenc
         "q3_s": float(q3),
         "iqr_s": float(q3 - q1),
         "ci95_median_s": [lo, hi],
+        "ci_kind": ci_kind(groups),
         "total_s": float(x.sum()),
         "samples_s": [float(f"{v:.9g}") for v in x],
     }

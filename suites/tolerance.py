@@ -23,7 +23,8 @@ cap would bind only beyond K ~ 10^9, so float32 tolerances are unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,10 +53,13 @@ class Verdict:
     error: float
     tolerance: float
     detail: str = ""
+    # Per output, for a workload with several (each checked against its own reference output); empty for one.
+    outputs: tuple[Verdict, ...] = field(default_factory=tuple)
 
 
 def verify(out: np.ndarray, ref: np.ndarray, reduction_length: int, dtype: str = "float32") -> Verdict:
-    tol = tolerance(reduction_length, dtype)
+    # Integer outputs (indices, counts) have no rounding error to allow for: they must be equal.
+    tol = 0.0 if np.asarray(ref).dtype.kind in "iub" else tolerance(reduction_length, dtype)
     out = np.asarray(out)
     if out.shape != ref.shape:
         return Verdict(False, float("inf"), tol, f"shape {out.shape} != reference shape {ref.shape}")
@@ -66,3 +70,22 @@ def verify(out: np.ndarray, ref: np.ndarray, reduction_length: int, dtype: str =
     error = diff / scale if scale > 0 else diff
     detail = "" if error <= tol else f"max normalised error {error:.3g} > tolerance {tol:.3g}"
     return Verdict(error <= tol, error, tol, detail)
+
+
+def verify_outputs(outs: Sequence[np.ndarray], refs: Sequence[np.ndarray], reduction_length: int,
+                   dtype: str = "float32") -> Verdict:
+    """Every output against its own reference output; one output gives exactly `verify`'s verdict. The overall
+    error and tolerance are those of the output furthest past (or closest to) its tolerance."""
+    if len(outs) != len(refs):
+        return Verdict(False, float("inf"), tolerance(reduction_length, dtype),
+                       f"{len(outs)} outputs, the reference has {len(refs)}")
+    verdicts = tuple(verify(o, r, reduction_length, dtype) for o, r in zip(outs, refs, strict=True))
+    if len(verdicts) == 1:
+        return verdicts[0]
+
+    def badness(v: Verdict) -> float:
+        return v.error / v.tolerance if v.tolerance > 0 else (0.0 if v.error == 0 else float("inf"))
+
+    worst = max(verdicts, key=badness)
+    failed = [f"output {i}: {v.detail}" for i, v in enumerate(verdicts) if not v.passed]
+    return Verdict(not failed, worst.error, worst.tolerance, "; ".join(failed), verdicts)

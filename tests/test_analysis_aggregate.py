@@ -14,7 +14,7 @@ from analysis.compile_cost import break_even, effective_compile
 from analysis.dataset import Dataset
 from analysis.load import load_results
 from analysis.roofline import roofline
-from suites.stats import boot_medians, geomean, ratio
+from suites.stats import geomean, median_replicates, ratio
 from tests.synthetic_runs import failed, ok, write_run
 
 M = "box-2c"
@@ -44,16 +44,16 @@ def test_bootstrap_ci_of_a_ratio_covers_the_population_ratio() -> None:
     for trial in range(40):
         a = np.exp(rng.normal(math.log(3e-3), 0.3, size=61))
         b = np.exp(rng.normal(math.log(2e-3), 0.3, size=61))
-        est = ratio((float(np.median(a)), boot_medians([a.tolist()], f"a{trial}")),
-                    (float(np.median(b)), boot_medians([b.tolist()], f"b{trial}")))
+        est = ratio((float(np.median(a)), median_replicates([a.tolist()], f"a{trial}")),
+                    (float(np.median(b)), median_replicates([b.tolist()], f"b{trial}")))
         covered += est.lo <= 1.5 <= est.hi
     assert covered >= 32  # >= 80% of 40 (the expected 95% less sampling slack)
 
 
 def test_bootstrap_is_deterministic_and_independent_of_order() -> None:
     samples = list(np.linspace(1.0, 2.0, 51))
-    assert np.array_equal(boot_medians([samples], "cell"), boot_medians([samples], "cell"))
-    assert not np.array_equal(boot_medians([samples], "cell"), boot_medians([samples], "other"))
+    assert np.array_equal(median_replicates([samples], "cell"), median_replicates([samples], "cell"))
+    assert not np.array_equal(median_replicates([samples], "cell"), median_replicates([samples], "other"))
 
 
 def test_geomean_is_exact_and_never_drops_a_slow_cell(tmp_path: Path) -> None:

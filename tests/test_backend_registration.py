@@ -51,7 +51,10 @@ def test_a_one_file_backend_runs_a_real_cell_end_to_end(tmp_path: Path) -> None:
     result = run_cell_isolated(Cell("example-numpy", "default", "matmul", tiny), options)
     assert result["status"] == "ok", result.get("traceback", result["reason"])
     assert result["verification"]["passed"] and result["verification"]["last_run_error"] is not None
-    assert result["details"] == {"function": "np.matmul"} and result["timing"]["n"] >= 2
+    # Besides its own details, every record says which path the variant is and what it changes from the defaults.
+    assert result["details"] == {"function": "np.matmul", "paths": ["stock", "expert"], "settings": [],
+                                 "reference": "NumPy float64"}
+    assert result["timing"]["n"] >= 2
 
     refused = run_cell_isolated(Cell("example-numpy", "default", "matmul", tiny),
                                 CellOptions(threads=1, timeout_s=120, dtype="float16", cache_dir=str(tmp_path)))

@@ -9,6 +9,9 @@ import pytest
 
 from suites.calibration import attainable_gflops, measure_calibration
 
+# Measures this machine's FMA peak and BLAS speed live: not beside another test worker (noxfile.py).
+pytestmark = pytest.mark.serial
+
 THREADS = 2
 
 

@@ -106,7 +106,8 @@ def test_first_run_is_the_first_call_and_its_details_are_kept(tmp_path: Path) ->
     assert result["status"] == "ok", result
     assert result["first_run_s"] >= SLOW_FIRST_CALL_S > result["compile_s"]
     assert result["timing"]["max_s"] < SLOW_FIRST_CALL_S  # the warm runs never include it
-    assert result["details"] == {"first_call_compiles": True, "picked": "after 1 call(s)"}
+    assert result["details"] == {"first_call_compiles": True, "picked": "after 1 call(s)",
+                                 "paths": ["stock", "expert"], "settings": [], "reference": "NumPy float64"}
 
 
 def test_the_last_warm_run_is_verified_too(tmp_path: Path) -> None:

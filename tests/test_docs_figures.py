@@ -27,8 +27,8 @@ def blocks() -> dict[str, str]:
     return render_blocks(RESULTS)
 
 
-def test_committed_docs_agree_with_the_committed_results() -> None:
-    stale = stale_docs(RESULTS)
+def test_committed_docs_agree_with_the_committed_results(blocks: dict[str, str]) -> None:
+    stale = stale_docs(RESULTS, blocks=blocks)
     assert not stale, (f"generated figures are out of date in {[str(p.relative_to(REPO_ROOT)) for p in stale]}: "
                        "run `python -m analysis report --committed` and commit the docs")
 
@@ -46,7 +46,7 @@ def test_a_wrong_figure_is_detected(tmp_path: Path, blocks: dict[str, str]) -> N
     assert first_minutes
     wrong_body = body.replace(first_minutes.group(0), f"| {int(first_minutes.group(1)) + 1} min |", 1)
     (tmp_path / "README.md").write_text(readme.replace(body, wrong_body), encoding="utf-8")
-    assert stale_docs(RESULTS, tmp_path) == [tmp_path / "README.md"]
+    assert stale_docs(RESULTS, tmp_path, blocks) == [tmp_path / "README.md"]
     fixed = rewrite((tmp_path / "README.md").read_text(encoding="utf-8"), blocks)
     assert fixed == readme
 

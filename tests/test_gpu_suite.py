@@ -141,7 +141,7 @@ def test_bench_gpu_session_installs_nothing_and_runs_valid_commands(monkeypatch:
         assert args[:3] == ("python3", "-m", "suites") and kwargs.get("external") is True
         parsed = build_parser().parse_args(list(args[3:]))
         assert parsed.device == "cuda" and parsed.scope == "quick", shlex.join(args)
-        resolve(Selection(parsed.suite, parsed.backends, (), "quick", "cuda", "", parsed.dtype))  # names valid
+        resolve(Selection(parsed.suite, parsed.backends, scope="quick", device="cuda", dtype=parsed.dtype))  # valid
         runs.add((parsed.suite, parsed.dtype))
     assert runs == {("operators", d) for d in ("float32", "tf32", "float16", "bfloat16")} | {("models", "float16")}
 

@@ -12,6 +12,9 @@ import pytest
 
 from suites.interference import CLOCK_TICKS, Snapshot, Window, machine_cpu_s, summarize_window
 
+# Live measurements of this machine's threads and load: not beside another test worker (noxfile.py).
+pytestmark = pytest.mark.serial
+
 LINUX = Path("/proc/stat").exists()
 
 

@@ -51,3 +51,15 @@ def test_cases_filter_selects_exactly_those_cases_and_rejects_unknown_ones() -> 
     with pytest.raises(SelectionError, match=r"unknown case 'b3'"):
         resolve(Selection(backends=("numpy",), workloads=("matmul",), cases=("b3",)))
     assert Selection.from_json(selection.to_json()) == selection
+
+
+def test_variants_filter_narrows_only_the_backends_it_names() -> None:
+    selection = resolve(Selection(suite="models", backends=("inductor", "torch-eager"), workloads=("mlp",),
+                                  scope="quick", variants=("inductor/freezing",)))
+    keys = sorted(p.cell.key.rsplit("/", 2)[0] for p in expand(selection))
+    assert keys == ["inductor/freezing", "torch-eager/default"]
+    assert Selection.from_json(selection.to_json()) == selection
+    with pytest.raises(SelectionError, match=r"inductor has no variant 'fast' \(valid: default"):
+        resolve(Selection(backends=("inductor",), variants=("inductor/fast",)))
+    with pytest.raises(SelectionError, match=r"backend 'xla' is not selected"):
+        resolve(Selection(backends=("inductor",), variants=("xla/default",)))

@@ -21,7 +21,9 @@ from suites.tolerance import verify
 from tests.test_backend_tvm import x86_intrinsics_only  # noqa: F401  (fixture)
 
 ONCE = RepeatPolicy(min_runs=1, min_time_s=0.0, max_time_s=1.0, floor_runs=1)
-MODELS = [name for name in workload_names() if get_workload(name).kind == "model"]
+# The models suite's: hand-written networks (the zoo has a suite of its own, tests/test_zoo.py).
+MODELS = [name for name in workload_names()
+          if get_workload(name).kind == "model" and get_workload(name).collection == ""]
 # Every import path but MetaSchedule tuning (tested in-process below, with a tiny budget).
 MLP_PATHS = [("torch-eager", "default"), ("inductor", "default"), ("xla", "default"), ("onnxruntime", "default"),
              ("iree", "onnx"), ("iree", "stablehlo"), ("tvm", "untuned"), ("tvm", "onnx-untuned")]
@@ -126,9 +128,11 @@ def test_graph_level_study_changes_the_graph(tmp_path: Path, monkeypatch: pytest
 def test_tvm_trial_budgets_are_the_backends_per_workload_table() -> None:
     from backends.tvm.workload_settings import trials_per_task
 
-    budgets = {name: trials_per_task(get_workload(name)) for name in workload_names()}
+    budgets = {name: trials_per_task(get_workload(name)) for name in workload_names()  # TVM tunes no LLM decode loop
+               if get_workload(name).kind in ("operator", "model") and not name.startswith("zoo.")}
     operators = {name: 32 for name in workload_names() if get_workload(name).kind == "operator"}
     assert budgets == {**operators, "mlp": 32, "resnet18": 8, "mobilenet_v2": 8, "bert_encoder": 8, "gpt_decoder": 8}
     assert trials_per_task(SimpleNamespace(name="user_model", kind="model")) == 16  # any other network
+    assert {trials_per_task(get_workload(n)) for n in workload_names() if n.startswith("zoo.")} == {8}
     assert not any(hasattr(get_workload(m), "tvm_trials_per_task") or hasattr(get_workload(m), "graph_study")
                    for m in workload_names())  # models/ carries no backend knobs

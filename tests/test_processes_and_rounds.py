@@ -21,6 +21,9 @@ from suites.rounds import merge_processes
 from suites.runner import CellOptions
 from suites.stats import QUICK_POLICY, RepeatPolicy
 
+# Live measurements of this machine's threads and load: not beside another test worker (noxfile.py).
+pytestmark = pytest.mark.serial
+
 BUSY = "import time\nt = time.time() + 120\nwhile time.time() < t: pass"
 
 

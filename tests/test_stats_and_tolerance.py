@@ -9,11 +9,15 @@ import numpy as np
 import pytest
 
 from suites.stats import (
+    RERUN,
     RESAMPLES,
+    WITHIN_PROCESS,
     RepeatPolicy,
-    boot_medians,
+    _hierarchical_medians,
     calibrate_loops,
+    interval,
     median_ci,
+    median_replicates,
     repeat,
     summarize,
     timing_processes,
@@ -80,8 +84,8 @@ def test_repeat_never_stops_before_min_time_for_fast_runs_and_keeps_records_smal
 def test_summary_ci_is_seeded_by_the_cell_key() -> None:
     samples = list(np.linspace(1.0, 2.0, 51))
     assert summarize(samples)["ci95_median_s"] == summarize(samples, key="")["ci95_median_s"]
-    assert boot_medians([samples], "a").size == RESAMPLES
-    assert np.array_equal(boot_medians([samples], "a"), boot_medians([samples], "a"))
+    assert median_replicates([samples], "a").size == RESAMPLES
+    assert np.array_equal(median_replicates([samples], "a"), median_replicates([samples], "a"))
     assert summarize(samples, key="a")["ci95_median_s"] == list(median_ci([samples], "a"))
 
 
@@ -91,7 +95,7 @@ def test_one_process_bootstrap_has_the_resampling_distribution(n: int) -> None:
     rng = np.random.default_rng(n)
     x = rng.lognormal(0.0, 0.5, n)
     brute = np.median(x[rng.integers(0, n, size=(20_000, n))], axis=1)
-    fast = np.concatenate([boot_medians([x.tolist()], f"k{i}") for i in range(10)])
+    fast = np.concatenate([median_replicates([x.tolist()], f"k{i}") for i in range(10)])
     q = [0.025, 0.25, 0.5, 0.75, 0.975]
     assert np.allclose(np.quantile(fast, q), np.quantile(brute, q), rtol=0.03)
     if n % 2:  # an odd resample's median is one of the samples
@@ -125,6 +129,33 @@ def test_hierarchical_bootstrap_covers_the_population_median() -> None:
     assert covered >= 0.90 * len(cells)
     pooled = [median_ci([[s for p in processes for s in p]], f"cell{i}") for i, processes in enumerate(cells[:40])]
     assert sum(lo <= 1.0 <= hi for lo, hi in pooled) <= 0.3 * 40  # the per-sample bootstrap: far too narrow
+
+
+def _run_of_cell(rng: np.random.Generator, processes: int) -> list[list[float]]:
+    """One run of a cell whose true median is 1.0: each process lands 8% (sd) away by placement and drift, and
+    its 30 samples jitter 1% around that."""
+    return [(math.exp(0.08 * rng.standard_normal()) * (1.0 + 0.01 * rng.standard_normal(30))).tolist()
+            for _ in range(processes)]
+
+
+@pytest.mark.parametrize("processes", [3, 5])
+def test_rerun_interval_covers_a_second_run(processes: int) -> None:
+    """The record's CI must hold what a rerun sees (>= 90% at nominal 95%); a bootstrap over the first run's
+    processes alone misses far more often, and the per-sample bootstrap almost always."""
+    rng = np.random.default_rng(11)
+    cells = [(_run_of_cell(rng, processes), _run_of_cell(rng, processes)) for _ in range(300)]
+    seconds = [float(np.median([s for p in second for s in p])) for _, second in cells]
+    rerun = [summarize([s for p in first for s in p], f"c{i}", first) for i, (first, _) in enumerate(cells)]
+    assert all(t["ci_kind"] == RERUN for t in rerun)
+    covered = sum(t["ci95_median_s"][0] <= m <= t["ci95_median_s"][1] for t, m in zip(rerun, seconds, strict=True))
+    assert covered >= 0.90 * len(cells)
+    bootstrap = [interval(_hierarchical_medians([np.asarray(p) for p in first], f"c{i}", None), 1.0)
+                 for i, (first, _) in enumerate(cells)]
+    assert sum(e.lo <= m <= e.hi for e, m in zip(bootstrap, seconds, strict=True)) <= 0.85 * len(cells)
+    pooled = [summarize([s for p in first for s in p], f"c{i}") for i, (first, _) in enumerate(cells[:50])]
+    assert all(t["ci_kind"] == WITHIN_PROCESS for t in pooled)
+    inside = sum(t["ci95_median_s"][0] <= m <= t["ci95_median_s"][1] for t, m in zip(pooled, seconds[:50], strict=True))
+    assert inside <= 0.3 * 50
 
 
 def test_tolerance_rule() -> None:

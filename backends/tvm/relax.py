@@ -23,6 +23,7 @@ from backends.artifacts import bookkeeping, reusable, writing
 from backends.base import Backend, Capabilities, Prepared, Task, Unsupported
 from backends.graph_study import GRAPH_STUDY_MODELS
 from backends.onnx_export import export_onnx
+from backends.outputs import Outputs
 from backends.tvm.common import host_target
 from backends.tvm.tuning import tune
 from models.workload import Case, Workload
@@ -193,10 +194,9 @@ def export_library(ex: Any, task: Task) -> int | None:
         return None
 
 
-def to_numpy(out: Any) -> np.ndarray:
-    # The torch frontend returns a tuple of outputs; mlcompare workloads have exactly one.
-    if not hasattr(out, "numpy"):
-        if len(out) != 1:
-            raise ValueError(f"expected one output, got {len(out)}")
-        out = out[0]
-    return out.numpy()
+def to_numpy(out: Any) -> Outputs:
+    # The torch frontend returns a tuple even of one output; a model with several gets a tuple of arrays back.
+    if hasattr(out, "numpy"):
+        return out.numpy()
+    outputs = tuple(o.numpy() for o in out)
+    return outputs[0] if len(outputs) == 1 else outputs

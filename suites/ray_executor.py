@@ -133,6 +133,15 @@ def forwarded_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith("MLCOMPARE_") and k != MACHINE_ENV}
 
 
+def cluster_members(ray: Any) -> list[dict[str, Any]]:
+    """Every live node of the cluster for the manifest: the head (which may only drive) and the workers."""
+    return [{"node_id": n["NodeID"], "hostname": n.get("NodeManagerHostname"), "address": n.get("NodeManagerAddress"),
+             "head": "node:__internal_head__" in n.get("Resources", {}),
+             "runs_cells": bool(n.get("Resources", {}).get(NODE_RESOURCE)),
+             "labels": {k: v for k, v in n.get("Labels", {}).items() if k.startswith(LABEL_PREFIX)}}
+            for n in ray.nodes() if n.get("Alive")]
+
+
 def cell_nodes(ray: Any) -> list[dict[str, Any]]:
     """The live nodes that run cells, each with its node id and labels."""
     return [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get(NODE_RESOURCE)]
@@ -256,7 +265,7 @@ def run_on_ray(results_dir: Path, run_id: str, planned: list[PlannedCell], optio
                 raise SelectionError(f"no live node with {NODE_RESOURCE} offers label {LABEL_PREFIX}{target.name} "
                                      f"({len(nodes)} node(s); labels: {', '.join(offered) or 'none'})")
         executor = {"name": "ray", "ray": ray.__version__, "address": address,
-                    "targets": [t.name for t in targets]}
+                    "targets": [t.name for t in targets], "cluster": cluster_members(ray)}
         ledger = Ledger(results_dir, run_id, command, executor, resumed)
         jobs = []
         for target in targets:

@@ -58,6 +58,14 @@ def test_every_decode_path_generates_the_reference_ids(backend: str, variant: st
         assert workload.parameter_count(case) == sum(p.numel() for p in llama_model(case).parameters())
 
 
+def test_inductor_counts_only_its_own_compilations(tmp_path: Path) -> None:
+    import torch
+
+    torch.compile(lambda x: x * 2 + 1)(torch.ones(3))  # an earlier graph in this process (xdist runs many tests)
+    llm = tiny_cell("llm-inductor", tmp_path)["llm"]
+    assert llm["compilations"] == 1 and llm["recompilations"] == 0
+
+
 def test_the_record_pools_each_phase_over_the_processes(tmp_path: Path) -> None:
     processes = [tiny_cell("llm-test-fixed-cache", tmp_path / str(i)) for i in range(2)]
     merged = merge_processes(processes, "run/llm-test-fixed-cache/default/llama/tiny")["llm"]

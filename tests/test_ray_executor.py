@@ -87,6 +87,9 @@ def test_each_target_runs_the_matrix_on_its_own_nodes_into_its_machine_directory
         assert node["calibration"] and node["machine"]["usable_cores"] >= 1 and node["versions"]["numpy"]
         assert all(r["node"]["id"] == node["node"]["id"] and r["target"] == f"cpu={cpu}" for r in records)
         assert manifest["executor"]["targets"] == ["cpu=alpha", "cpu=beta"]
+        members = manifest["executor"]["cluster"]  # the whole cluster: the head that only drives, both workers
+        assert sorted((m["head"], m["runs_cells"], m["labels"].get("mlcompare/cpu")) for m in members) == [
+            (False, True, "alpha"), (False, True, "beta"), (True, False, None)]
         assert manifest["sessions"][-1]["cells_recorded"] == 2 and manifest["status_counts"]["ok"] == 1
         run_ids |= {manifest["run_id"], *(r["run_id"] for r in records)}
     (run_id,) = run_ids  # one run id across the cluster

@@ -39,7 +39,9 @@ class InductorDecoder:
 
         self.model, self.freezing = model, freezing
         self.cache = StaticCache(config=model.config, max_cache_len=max_len)
+        torch._dynamo.reset()  # as in a fresh process: an earlier decoder's graph is not reused
         self.compiled = torch.compile(self._forward, fullgraph=True, dynamic=False)
+        self.graphs_before, self.breaks_before = _dynamo_counts()  # the counters are per process, not per decoder
 
     def _forward(self, ids: Any, positions: Any) -> Any:
         return self.model(input_ids=ids, position_ids=positions[None], cache_position=positions, cache=self.cache,
@@ -61,11 +63,17 @@ class InductorDecoder:
             return self.compiled(torch.tensor([[token]]), torch.tensor([position])).numpy()
 
     def counters(self) -> dict[str, Any]:
-        from torch._dynamo.utils import counters
+        graphs, breaks = _dynamo_counts()
+        graphs -= self.graphs_before
+        return {"compilations": graphs, "recompilations": max(0, graphs - 1),
+                "graph_breaks": breaks - self.breaks_before, "kv_cache_bytes": _cache_bytes(self.cache)}
 
-        graphs = int(counters["stats"]["unique_graphs"])
-        return {"compilations": graphs, "recompilations": max(0, graphs - 1), "graph_breaks":
-                sum(counters["graph_break"].values()), "kv_cache_bytes": _cache_bytes(self.cache)}
+
+def _dynamo_counts() -> tuple[int, int]:
+    """Dynamo's graphs compiled and graph breaks so far in this process."""
+    from torch._dynamo.utils import counters
+
+    return int(counters["stats"]["unique_graphs"]), sum(counters["graph_break"].values())
 
 
 def _cache_bytes(cache: Any) -> int:

@@ -140,6 +140,23 @@ def tuning_curves(points: pd.DataFrame, x: str, title: str, references: dict[str
     return fig
 
 
+def model_curve(points: list[dict[str, Any]], x: str, title: str, references: dict[str, float]) -> go.Figure:
+    """A whole-model tuning curve: TVM's median latency (ms, 95% interval) against trials per task or cumulative
+    tuning minutes; the rivals of the same suite runs as horizontal lines."""
+    xs = [p["budget"] if x == "budget" else (p["tuning_s"] or 0.0) / 60 for p in points]
+    fig = _figure(title, xaxis={"title": "trials per task" if x == "budget" else "tuning time in all (min)",
+                                **({"type": "log"} if x == "budget" else {})}, yaxis={"title": "median latency (ms)"})
+    ms = [p["median_s"] * 1e3 for p in points]
+    fig.add_trace(go.Scatter(
+        x=xs, y=ms, mode="lines+markers", name="TVM tuned", line={"color": color(0)},
+        error_y={"type": "data", "symmetric": False,
+                 "array": [(p["ci_high_s"] or p["median_s"]) * 1e3 - m for p, m in zip(points, ms, strict=True)],
+                 "arrayminus": [m - (p["ci_low_s"] or p["median_s"]) * 1e3 for p, m in zip(points, ms, strict=True)]}))
+    if points:
+        _reference_lines(fig, references, [min(xs), max(xs)])
+    return fig
+
+
 def roofline_chart(points: pd.DataFrame, peak: float, bandwidth: float, title: str) -> go.Figure:
     """Log-log: arithmetic intensity vs achieved GFLOP/s, under the roof min(peak, AI x bandwidth)."""
     fig = _figure(title, height=520, xaxis={"type": "log", "title": "arithmetic intensity (FLOP/byte)"},

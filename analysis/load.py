@@ -51,6 +51,7 @@ class LoadedResults:
     run_machine: dict[str, str] = field(default_factory=dict)  # run_id -> machine directory
     deploy: list[dict[str, Any]] = field(default_factory=list)  # tuning runs' deployment-footprint records
     generation: str = ""  # the one CPU generation (cpu family/model) these runs come from ("" if none recorded)
+    model_curves: list[dict[str, Any]] = field(default_factory=list)  # whole-model TVM tuning curve points
 
 
 def _finite(value: Any) -> bool:
@@ -196,15 +197,16 @@ def load_results(results_dir: Path, run_ids: list[str] | None = None, allowed: s
             rows.append(_row(record, records_path.parent.name))
     others = {m.get("run_id", p.stem) for p, m in found.items() if p not in chosen}  # other generations' runs
     machines = {p.parent.name for p in chosen} if found else None
-    tuning, deploy, tuning_problems = load_tuning(results_dir, NOT_MACHINES, allowed, machines)
+    tuning, deploy, model_curves, tuning_problems = load_tuning(results_dir, NOT_MACHINES, allowed, machines)
     if len(tuning):
         tuning = tuning[~tuning["run_id"].isin(others)].reset_index(drop=True)
     deploy = [d for d in deploy if d.get("run_id") not in others]
+    model_curves = [p for p in model_curves if p.get("run_id") not in others]
     frame = pd.DataFrame(rows)
     if len(frame):
         frame = frame.sort_values(["machine", "run_id", "cell"], kind="stable").reset_index(drop=True)
     return LoadedResults(frame, manifests, problems + tuning_problems, tuning, run_machine, deploy,
-                         generation=generation)
+                         generation=generation, model_curves=model_curves)
 
 
 def generation_of(manifest: dict[str, Any]) -> str:

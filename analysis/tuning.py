@@ -4,7 +4,9 @@ One JSON object per line. `kind` "point" (the default when absent): one budget o
 workload, case, cost_model, budget (or trials), tuning_s (tuning wall time up to that budget), and the best kernel
 so far timed in a fresh process: status, gflops (or best_gflops, or best_median_s with flops), timing.samples_s.
 `kind` "baseline": NumPy timed the same way (the line a curve should cross). `kind` "deploy": a tuned artifact's
-size and its runtime-only vs in-process latency. `kind` "series": tuning metadata (not shown).
+size and its runtime-only vs in-process latency. `kind` "series": tuning metadata (not shown). `kind`
+"model_point": one budget of a whole-model curve (backends/tvm/model_curve.py), with its suite run's baselines;
+`kind` "measuring": that curve's bookkeeping (not shown).
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ def _finite(value: Any) -> bool:
 
 
 def load_tuning(results_dir: Path, skip: tuple[str, ...] = (), allowed: set[Path] | None = None,
-                machines: set[str] | None = None) -> tuple[pd.DataFrame, list[dict[str, Any]], list[str]]:
-    """(points and baselines, deployment records, problems): malformed lines are reported and skipped.
-    `machines`, when given, limits the machine directories read."""
+                machines: set[str] | None = None,
+                ) -> tuple[pd.DataFrame, list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """(points and baselines, deployment records, whole-model curve points, problems): malformed lines are
+    reported and skipped. `machines`, when given, limits the machine directories read."""
     rows: list[dict[str, Any]] = []
     deploy: list[dict[str, Any]] = []
+    model_points: list[dict[str, Any]] = []
     problems: list[str] = []
     for path in sorted(p for p in results_dir.glob("*/tuning/*.jsonl") if p.parent.parent.name not in skip
                        and (machines is None or p.parent.parent.name in machines)
@@ -41,15 +45,24 @@ def load_tuning(results_dir: Path, skip: tuple[str, ...] = (), allowed: set[Path
         for point in points:
             if point.get("kind") == "deploy":
                 deploy.append({**point, "machine": machine})
-            elif point.get("kind") != "series":  # series: tuning metadata, not shown
+            elif point.get("kind") == "model_point":
+                model_points.append({**point, "machine": machine})
+            elif point.get("kind") not in NOT_SHOWN:
                 rows.append(tuning_row(point, machine))
-    return pd.DataFrame(rows, columns=list(COLUMNS)), deploy, problems
+    return pd.DataFrame(rows, columns=list(COLUMNS)), deploy, model_points, problems
+
+
+NOT_SHOWN = ("series", "measuring")  # tuning metadata and a model curve's bookkeeping
 
 
 def _unusable(point: Any) -> str | None:
     """Why a line is not a usable point, baseline, deployment or series object (None when it is)."""
-    if isinstance(point, dict) and point.get("kind") in ("deploy", "series"):
+    if isinstance(point, dict) and point.get("kind") in ("deploy", *NOT_SHOWN):
         return None
+    if isinstance(point, dict) and point.get("kind") == "model_point":
+        fine = all(isinstance(point.get(k), str) for k in ("workload", "case", "run_id")) and _finite(
+            point.get("budget")) and isinstance(point.get("baselines"), dict)
+        return None if fine else "a model_point needs workload, case, run_id, budget and baselines"
     row = tuning_row(point, "")
     return row if isinstance(row, str) else None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from analysis import charts, tuning
@@ -45,6 +48,7 @@ def tuning_page(report: Report) -> Page:
         page.add(table(["machine", "cell", "cost model", "trials", "status", "reason"], [
             [r["machine"], f"{r['workload']} {r['case']}", r["cost_model"], num(fmt(r["trials"])),
              Cell(r["status"], "bad"), r["reason"]] for r in failed.to_dict("records")]))
+    model_curves(page, report.ds.loaded.model_curves)
     if report.ds.loaded.deploy:
         page.h2("Deployment footprint (runtime-only reload)", "deploy")
         page.add(table(["machine", "artifact", "cell", "variant", "bytes", "runtime-only / in-process latency",
@@ -53,6 +57,43 @@ def tuning_page(report: Report) -> Page:
              d.get("variant", ""), num(fmt(d.get("bytes"))), num(fmt(d.get("latency_ratio"))), d.get("status", "")]
             for d in report.ds.loaded.deploy]))
     return page
+
+
+def model_curves(page: Page, points: list[dict[str, Any]]) -> None:
+    """Whole-model curves (backends/tvm/model_curve.py): each budget's TVM latency and its rivals from one suite run."""
+    curves: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    for point in points:
+        curves.setdefault((point["machine"], point["workload"], point["case"], point["run_id"]), []).append(point)
+    for (machine, workload, case, run_id), mine in sorted(curves.items()):
+        mine = sorted(mine, key=lambda p: p["budget"])
+        ok = [p for p in mine if p.get("status") == "ok" and p.get("median_s")]
+        labels = sorted({label for p in mine for label in p["baselines"]})
+        # Each rival's line: the median of its medians over the curve's suite runs (every point has its own too).
+        references = {label: float(np.median(values)) * 1e3 for label in labels
+                      if (values := [p["baselines"][label]["median_s"] for p in mine if label in p["baselines"]
+                                     and p["baselines"][label]["status"] == "ok"])}
+        page.h2(f"Whole-model curve: {workload} {case} on {machine}, run {run_id}",
+                slug(f"{machine}-{workload}-{case}-{run_id}"))
+        page.p("TVM (MetaSchedule, each budget continuing the previous database) against its rivals, all measured "
+               "in the same suite run at each budget; a speedup is formed only inside that run.", "note")
+        page.chart(charts.model_curve(ok, "budget", f"{workload} {case}: latency vs trials per task", references))
+        page.chart(charts.model_curve(ok, "tuning_s", f"{workload} {case}: latency vs tuning time", references))
+        rows = []
+        for p in mine:
+            eager = p["baselines"].get("torch-eager/default", {})
+            paired = (f"{eager['median_s'] / p['median_s']:.2f}x" if p.get("median_s") and eager.get("median_s")
+                      and eager.get("status") == "ok" else "")
+            interval = (f"[{p['ci_low_s'] * 1e3:.3g}, {p['ci_high_s'] * 1e3:.3g}]"
+                        if p.get("ci_low_s") and p.get("ci_high_s") else "")
+            rows.append([num(fmt(p["budget"])), num(fmt((p.get("tuning_s") or 0) / 60)),
+                         Cell(p.get("status", ""), "" if p.get("status") == "ok" else "bad"),
+                         num(fmt(p["median_s"] * 1e3) if p.get("median_s") else ""), num(interval), num(paired),
+                         *[num(fmt(p["baselines"][label]["median_s"] * 1e3)
+                               if p["baselines"].get(label, {}).get("median_s") else "") for label in labels],
+                         p.get("tuned_funcs") or "", p.get("suite_run", "")])
+        page.add(table(["trials per task", "tuning min in all", "status", "TVM ms", "95% CI ms",
+                        "TVM vs torch eager (same run)", *[f"{label} ms" for label in labels], "tuned kernels",
+                        "suite run"], rows))
 
 
 def _numpy_lines(data: pd.DataFrame, machine: str, workload: str, run_id: str, cases: list[str],

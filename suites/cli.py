@@ -26,7 +26,8 @@ from suites.runner import CellOptions
 from suites.stats import QUICK_POLICY, RepeatPolicy
 
 # Studies of one backend, each a module beside that backend with its own `main(argv)`: `python -m suites tune ...`.
-STUDIES = {"tune": ("backends.tvm.tuning_curves", "TVM MetaSchedule tuning curves and deployment footprint")}
+STUDIES = {"tune": ("backends.tvm.tuning_curves", "TVM MetaSchedule tuning curves and deployment footprint"),
+           "tune-model": ("backends.tvm.model_curve", "TVM whole-model tuning curve beside the baselines")}
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -113,6 +113,24 @@ def test_tvm_import_paths_tune_into_one_shared_database(tmp_path: Path, monkeypa
     assert [p.name for p in cache.iterdir()] == [Path(first["tuning_dir"]).name]  # no staging leftovers
 
 
+@pytest.mark.usefixtures("x86_intrinsics_only")
+def test_a_larger_budget_continues_the_smaller_ones_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TVM_NUM_THREADS", "2")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MLCOMPARE_TVM_TRIALS", "2")
+    small = _prepare("tuned", "tvm", "mlp", tmp_path, cache)
+    monkeypatch.setenv("MLCOMPARE_TVM_TRIALS", "4")
+    monkeypatch.setenv("MLCOMPARE_TVM_CONTINUE_FROM", "2")
+    large = _prepare("tuned", "tvm", "mlp", tmp_path, cache)
+    assert large["continued_from"] == {"trials_per_task": 2, "tuning_s": pytest.approx(small["tuning_s"])}
+    assert large["tuning_s_original"] == pytest.approx(small["tuning_s"] + large["tuning_s"])  # cumulative
+    assert large["tuning_dir"] != small["tuning_dir"] and Path(small["tuning_dir"]).is_dir()  # the small one stays
+    monkeypatch.setenv("MLCOMPARE_TVM_CONTINUE_FROM", "3")  # no such database: said, not silently tuned afresh
+    monkeypatch.setenv("MLCOMPARE_TVM_TRIALS", "8")
+    with pytest.raises(FileNotFoundError, match="no tuned database"):
+        _prepare("tuned", "tvm", "mlp", tmp_path, cache)
+
+
 def test_graph_level_study_changes_the_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model = next(m for m in MODELS if m in get_backend("tvm").graph_study)
     monkeypatch.setenv("TVM_NUM_THREADS", "2")

@@ -27,10 +27,15 @@ from backends.tvm.workload_settings import trials_per_task
 
 # Overrides every workload's trial budget (backends/tvm/workload_settings.py), e.g. for a short test.
 TRIALS_ENV = "MLCOMPARE_TVM_TRIALS"
+# A smaller budget whose database a tuning continues (the whole-model tuning curve, backends/tvm/model_curve.py):
+# its records seed the search and only the extra trials per task are run, so that budget N costs N trials in all.
+CONTINUE_ENV = "MLCOMPARE_TVM_CONTINUE_FROM"
 # Candidates measured per search round: several rounds let the cost model learn within a small budget.
 TRIALS_PER_ITER = 16
 # Written last: a database directory without it was interrupted and is wiped.
 META_FILE = "mlcompare_tuning.json"
+# MetaSchedule's JSONDatabase files (a database directory's records).
+DATABASE_FILES = ("database_workload.json", "database_tuning_record.json")
 
 
 def trial_budget(task: Task) -> int:
@@ -73,8 +78,15 @@ def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
         scratch = db_dir.with_name(db_dir.name + ".tuning")
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
-        new_meta = run_tuner(task, missing, target, scratch, trials)
+        seed = _continued_database(task, target, mod, trials, tvm.__version__) if meta is None else None
+        if seed is not None:  # its records go into the scratch database; MetaSchedule's search starts from them
+            for name in DATABASE_FILES:
+                shutil.copy2(seed[0] / name, scratch / name)
+        extra = trials - seed[1]["trials_per_task"] if seed is not None else trials
+        new_meta = run_tuner(task, missing, target, scratch, extra)
         tuning_s = new_meta["tuning_s"]
+        if seed is not None:
+            new_meta = _continued_meta(new_meta, seed[1], trials)
         meta = _merge(db_dir, scratch, meta, new_meta, details["target"])
         database = ms.database.JSONDatabase(work_dir=str(db_dir), allow_missing=False)
     assert meta is not None and database is not None
@@ -94,10 +106,35 @@ def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
         tuning_s_original=sum(per_task[k]["tuning_s"] for k in keys) if known else meta["tuning_s"],
         tensor_intrin_import_s=meta["tensor_intrin_import_s"],
         tuning_cached=not missing,
+        continued_from=meta.get("continued_from"),  # the smaller budget this database grew from (tuning curve)
         tuning_dir=str(db_dir),
         tuned_funcs=count_scheduled(mod),
     )
     return mod
+
+
+def _continued_database(task: Task, target: Any, mod: Any, trials: int, version: str,
+                        ) -> tuple[Path, dict[str, Any]] | None:
+    """The smaller budget's database named by CONTINUE_ENV, with its ledger; None when not asked or not there."""
+    value = os.environ.get(CONTINUE_ENV, "").strip()
+    if not value:
+        return None
+    smaller = int(value)
+    if not 0 < smaller < trials:
+        raise ValueError(f"{CONTINUE_ENV}={value} must be a positive budget below this one ({trials})")
+    seed_dir = task.cache_dir / database_key(task, target, smaller, version, mod)
+    if not (seed_dir / META_FILE).is_file():
+        raise FileNotFoundError(f"{CONTINUE_ENV}={value}: no tuned database {seed_dir.name} to continue")
+    return seed_dir, json.loads((seed_dir / META_FILE).read_text())
+
+
+def _continued_meta(new_meta: dict[str, Any], seed_meta: dict[str, Any], trials: int) -> dict[str, Any]:
+    """A continued database's ledger: every figure cumulative over the budgets it grew through."""
+    per_task = {key: {**entry, "tuning_s": entry["tuning_s"] + seed_meta.get("per_task", {}).get(key, {})
+                      .get("tuning_s", 0.0)} for key, entry in new_meta["per_task"].items()}
+    return {**new_meta, "per_task": per_task, "trials_per_task": trials,
+            "tuning_s": seed_meta["tuning_s"] + new_meta["tuning_s"], "tuning_s_this_budget": new_meta["tuning_s"],
+            "continued_from": {"trials_per_task": seed_meta["trials_per_task"], "tuning_s": seed_meta["tuning_s"]}}
 
 
 def task_key(extracted_task: Any) -> str:

@@ -80,3 +80,5 @@ def test_a_bad_workload_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "not a model workload" in done.stderr
     done = _cli(tmp_path, "run", "--budgets", "8,x", "--results-dir", str(tmp_path))
     assert done.returncode == 2 and "budgets must be integers" in done.stderr
+    done = _cli(tmp_path, "run", "--resume", "nope", "--results-dir", str(tmp_path))
+    assert done.returncode == 2 and "no tuning run 'nope'" in done.stderr

@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from backends.tvm.tuning import CONTINUE_ENV, TRIALS_ENV
+from backends.tvm.tuning_curves import open_run
 from models import get_workload, workload_names
 from suites.machine import REPO_ROOT, machine_slug, usable_cores
 from suites.matrix import Cell
-from suites.results import append_record, new_run_id, read_jsonl, read_records, repair_tail
+from suites.results import append_record, read_jsonl, read_records
 from suites.runner import CellOptions, run_cell_isolated
 from suites.stats import record_key, timing_ci
 
@@ -127,13 +128,10 @@ def point_record(args: argparse.Namespace, run_id: str, budget: int, tuned: dict
 
 
 def command_run(args: argparse.Namespace) -> int:
-    out_dir = args.results_dir / machine_slug() / "tuning"
-    run_id = args.resume or new_run_id()
-    out = out_dir / f"{run_id}.jsonl"
-    if args.resume and not out.exists():
-        print(f"model_curve: error: no tuning run {args.resume!r} in {out_dir}", file=sys.stderr)
+    opened = open_run(args.results_dir, args.resume, "model_curve")
+    if opened is None:
         return 2
-    repair_tail(out)
+    run_id, out = opened
     records = read_points(out)
     log(f"run {run_id} -> {out}: {args.workload} {args.case}, budgets {','.join(map(str, args.budgets))} then "
         f"doubling while a doubling gains > {args.gain:.0%} (max {args.max_trials}), {args.threads} threads")

@@ -207,14 +207,24 @@ def run_deploy(args: argparse.Namespace, out: Path, run_id: str, done: set[str])
             f"{record.get('latency_ratio', float('nan')):.2f}")
 
 
-def command_run(args: argparse.Namespace) -> int:
-    tuning_dir = args.results_dir / machine_slug() / "tuning"
-    run_id = args.resume or new_run_id()
+def open_run(results_dir: Path, resume: str, prog: str) -> tuple[str, Path] | None:
+    """(run id, its file) of a new tuning run, or of `resume` after cutting a line a kill left short; None (and a
+    one-line error) when `resume` names no run on this machine."""
+    tuning_dir = results_dir / machine_slug() / "tuning"
+    run_id = resume or new_run_id()
     out = tuning_dir / f"{run_id}.jsonl"
-    if args.resume and not out.exists():
-        print(f"tuning_curves: error: no tuning run {args.resume!r} in {tuning_dir}", file=sys.stderr)
-        return 2
+    if resume and not out.exists():
+        print(f"{prog}: error: no tuning run {resume!r} in {tuning_dir}", file=sys.stderr)
+        return None
     repair_tail(out)
+    return run_id, out
+
+
+def command_run(args: argparse.Namespace) -> int:
+    opened = open_run(args.results_dir, args.resume, "tuning_curves")
+    if opened is None:
+        return 2
+    run_id, out = opened
     done = {r["key"] for r in read_points(out)}
     log(f"run {run_id} -> {out} ({len(done)} records already there); max {args.max_trials} trials, "
         f"{args.threads} threads")

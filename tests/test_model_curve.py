@@ -45,6 +45,9 @@ def test_a_two_budget_curve_continues_its_database_and_measures_beside_the_basel
     (curve,) = (tmp_path / machine_slug() / "tuning").glob("*.jsonl")
     records = [json.loads(line) for line in curve.read_text().splitlines()]
     points = [r for r in records if r["kind"] == "model_point"]
+    # each suite run is named before it measures, so that a kill during it resumes that run
+    assert [(r["kind"], r["budget"]) for r in records] == [("measuring", 2), ("model_point", 2),
+                                                           ("measuring", 4), ("model_point", 4)]
     assert [p["budget"] for p in points] == [2, 4] and all(p["status"] == "ok" for p in points)
     first, second = points
     assert first["continued_from"] is None and second["continued_from"]["trials_per_task"] == 2

@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,10 @@ def tune_budget(args: argparse.Namespace, budget: int, previous: int | None) -> 
     return run_cell_isolated(Cell("tvm", "tuned", args.workload, args.case), options)
 
 
-def measure_budget(args: argparse.Namespace, budget: int, resume: str | None) -> tuple[int, str | None]:
-    """`python -m suites run` of TVM at `budget` beside the baselines (or resume it); (exit code, run id)."""
+def measure_budget(args: argparse.Namespace, budget: int, resume: str | None,
+                   started: Callable[[str], None]) -> tuple[int, str | None]:
+    """`python -m suites run` of TVM at `budget` beside the baselines (or resume it); (exit code, run id).
+    `started(run_id)` is called as soon as the suite names its run, so that a kill after it resumes that run."""
     command = [sys.executable, "-m", "suites", "run", "--results-dir", str(args.results_dir)]
     if resume:
         command += ["--resume", resume]
@@ -96,6 +99,7 @@ def measure_budget(args: argparse.Namespace, budget: int, resume: str | None) ->
         sys.stderr.write(line)
         if run_id is None and line.startswith("run ") and ":" in line:
             run_id = line.split()[1].rstrip(":")
+            started(run_id)
     return proc.wait(), run_id
 
 
@@ -133,34 +137,40 @@ def command_run(args: argparse.Namespace) -> int:
         return 2
     run_id, out = opened
     records = read_points(out)
+    if records:  # a resumed curve keeps its own model and case, whatever the defaults say
+        args.workload, args.case = records[0]["workload"], records[0]["case"]
     log(f"run {run_id} -> {out}: {args.workload} {args.case}, budgets {','.join(map(str, args.budgets))} then "
         f"doubling while a doubling gains > {args.gain:.0%} (max {args.max_trials}), {args.threads} threads")
     while (budget := next_budget([r for r in records if r["kind"] == "model_point"], args.budgets,
                                  args.max_trials, args.gain)) is not None:
         previous = max((r["budget"] for r in records if r["kind"] == "model_point" and r["budget"] < budget),
                        default=None)
-        started = next((r for r in records if r["kind"] == "measuring" and r["budget"] == budget), None)
-        if started is None:
+        measuring = next((r for r in records if r["kind"] == "measuring" and r["budget"] == budget), None)
+        if measuring is None:
             log(f"budget {budget}: tuning" + (f" (continuing the {previous}-trial database)" if previous else ""))
             tuned = tune_budget(args, budget, previous)
             if tuned["status"] != "ok":
                 log(f"budget {budget}: tuning ended {tuned['status']}: {tuned.get('reason', '')[:200]}")
                 return 1
-            code, suite_run = measure_budget(args, budget, None)
+
+            def note(suite_run: str, budget: int = budget, tuned: dict[str, Any] = tuned) -> None:
+                entry = {"schema": SCHEMA, "run_id": run_id, "kind": "measuring", "key": f"measuring/{budget}",
+                         "workload": args.workload, "case": args.case, "budget": budget, "suite_run": suite_run,
+                         "tuned": {k: tuned.get(k) for k in ("status", "details", "compile_s")}}
+                append_record(out, entry)
+                records.append(entry)
+
+            code, suite_run = measure_budget(args, budget, None, note)
             if suite_run is None:
                 log(f"budget {budget}: the suite run did not start (exit {code})")
                 return 1
-            started = {"schema": SCHEMA, "run_id": run_id, "kind": "measuring", "key": f"measuring/{budget}",
-                       "budget": budget, "suite_run": suite_run, "tuned": {k: tuned.get(k) for k in
-                                                                          ("status", "details", "compile_s")}}
-            append_record(out, started)
-            records.append(started)
+            measuring = records[-1]
         else:
-            code, _ = measure_budget(args, budget, started["suite_run"])
+            code, _ = measure_budget(args, budget, measuring["suite_run"], lambda _: None)
         if code != 0:
             log(f"budget {budget}: the suite run exited {code}; resume with --resume {run_id}")
             return 1
-        point = point_record(args, run_id, budget, started["tuned"], started["suite_run"])
+        point = point_record(args, run_id, budget, measuring["tuned"], measuring["suite_run"])
         append_record(out, point)
         records.append(point)
         log(f"budget {budget}: {_describe(point)}")

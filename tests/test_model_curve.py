@@ -29,6 +29,10 @@ def test_the_listed_budgets_come_first_then_doublings_while_they_gain() -> None:
     assert next_budget(_points((8, 1.0), (16, 0.9), (32, 0.88)), budgets, 1024, 0.05) is None  # 2%: converged
     assert next_budget(_points((8, 1.0), (16, 0.9), (32, 0.5)), budgets, 32, 0.05) is None  # at the cap
     assert next_budget(_points((8, 1.0), (16, 0.9), (32, None)), budgets, 1024, 0.05) is None  # failed point
+    # a chunk point between two doublings (96) is no doubling: 128 is judged against 64, not against 96
+    chunked = _points((8, 1.0), (16, 0.9), (32, 0.8), (64, 0.7), (96, 0.62), (128, 0.6))
+    assert next_budget(chunked, (8, 16, 32, 64, 96, 128), 1024, 0.05) == 256  # 64 -> 128 gained 17%
+    assert next_budget(chunked[:-1] + _points((128, 0.68)), (8, 16, 32, 64, 96, 128), 1024, 0.05) is None  # 3%
 
 
 def _cli(results: Path, *args: str) -> subprocess.CompletedProcess[str]:

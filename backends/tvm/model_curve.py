@@ -14,7 +14,9 @@ Per budget N (trials per tuning task), smallest first:
 3. Append a point to results/<machine>/tuning/<run-id>.jsonl: the budget, the cumulative tuning time, the suite
    run's id, TVM's median with its interval, and each baseline's median from that same run.
 After the listed budgets, the budget keeps doubling while a doubling still gains more than --gain (default 5%), up to
---max-trials. Every step is resumable: a killed run continues with --resume (a database still tuning when killed is
+--max-trials. A long doubling can be split into resumable chunks by listing budgets between (e.g. 64,96,128): each
+continues from the one before, and the gain of a doubling is still judged against the point at half the budget.
+Every step is resumable: a killed run continues with --resume (a database still tuning when killed is
 tuned again; the suite run of a point resumes where it stopped).
 """
 
@@ -59,7 +61,11 @@ def next_budget(points: list[dict[str, Any]], budgets: tuple[int, ...], max_tria
     if len(done) < 2:
         return None
     by_budget = {p["budget"]: p for p in points}
-    last, before = by_budget[done[-1]], by_budget[done[-2]]
+    # The gain of a doubling: against the point at half the last budget when the curve has one (chunk points such as
+    # 96 or 192, which split a long doubling into sessions, do not count as one); else the point before.
+    last = by_budget[done[-1]]
+    before = by_budget.get(done[-1] // 2) if done[-1] % 2 == 0 else None
+    before = before or by_budget[done[-2]]
     if last.get("median_s") is None or before.get("median_s") is None:
         return None
     gained = before["median_s"] / last["median_s"] - 1.0

@@ -25,6 +25,7 @@ from backends.graph_study import GRAPH_STUDY_MODELS
 from backends.onnx_export import export_onnx
 from backends.outputs import Outputs
 from backends.tvm.common import host_target
+from backends.tvm.torch_converters import CONVERTERS
 from backends.tvm.tuning import tune
 from models.workload import Case, Workload
 
@@ -119,7 +120,8 @@ def import_torch(task: Task) -> Any:
     tensors = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in task.inputs)
     exported = torch.export.export(task.workload.torch_module(task.case), tensors)
     try:
-        return from_exported_program(exported)
+        # Converters where TVM's frontend departs from torch's semantics (a bool cumsum: GPT-2's, SmolLM's masks).
+        return from_exported_program(exported, custom_convert_map=dict(CONVERTERS))
     except NotImplementedError as exc:
         raise Unsupported(f"TVM torch frontend: {exc}") from exc
     except AssertionError as exc:

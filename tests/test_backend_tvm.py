@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,54 @@ def test_tuned_matches_reference_and_reuses_cache(tmp_path: Path, monkeypatch: p
     assert verdict.passed, verdict.detail
     assert third.details["tuning_cached"] is False
     assert third.details["tuning_s"] > 0
+
+
+def test_a_deeper_database_is_picked_only_when_complete_and_covering(tmp_path: Path) -> None:
+    from backends.tvm.tuning import META_FILE, deeper_budget
+
+    key = "model-mlp-znver5-c2-t32-tvm0.27.0"
+    for budget, complete in ((8, True), (64, True), (128, True), (256, False), (512, True)):
+        directory = tmp_path / key.replace("-t32-", f"-t{budget}-")
+        directory.mkdir()
+        if complete:
+            (directory / META_FILE).write_text("{}")
+    (tmp_path / "model-mlp-znver4-c2-t1024-tvm0.27.0").mkdir()  # another CPU: never a candidate
+    (tmp_path / (key.replace("-t32-", "-t2048-") + ".tuning")).mkdir()  # an interrupted scratch folder
+
+    def covering(*budgets: int) -> Callable[[Path], bool]:
+        return lambda directory: any(f"-t{b}-" in directory.name for b in budgets)
+
+    assert deeper_budget(tmp_path, key, 32, covering(64, 128, 512)) == 512  # the deepest complete one
+    assert deeper_budget(tmp_path, key, 32, covering(64, 128, 256)) == 128  # 256 has no ledger: interrupted
+    assert deeper_budget(tmp_path, key, 32, covering(8)) is None  # never below the default budget
+    assert deeper_budget(tmp_path, key, 32, covering()) is None  # a kernel would need new tuning
+
+
+def prepare_tiny_model(tmp_path: Path, cache_dir: Path) -> Prepared:
+    workload = get_workload("mlp")
+    case = workload.case(workload.tiny_case)
+    task = Task(workload, case, "tuned", workload.make_inputs(case), THREADS, workdir=tmp_path / "work",
+                cache_dir=cache_dir)
+    return backend.prepare(task)
+
+
+@pytest.mark.usefixtures("x86_intrinsics_only")
+def test_a_model_uses_a_deeper_database_that_covers_it_without_tuning(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from backends.tvm.workload_settings import trials_per_task
+
+    monkeypatch.setenv("MLCOMPARE_TVM_TRIALS", "2")
+    cache_dir = tmp_path / "cache"
+    tuned = prepare_tiny_model(tmp_path, cache_dir)
+    assert tuned.details["trials"] == 2 and tuned.details["tuning_tasks_tuned_now"] > 0
+    default = trials_per_task(get_workload("mlp"))
+    shallow = Path(tuned.details["tuning_dir"])
+    # as if a tuning curve had taken this model past its default budget on this CPU
+    shallow.rename(shallow.with_name(shallow.name.replace("-t2-", f"-t{2 * default}-")))
+
+    monkeypatch.delenv("MLCOMPARE_TVM_TRIALS")
+    deep = prepare_tiny_model(tmp_path, cache_dir)
+    assert deep.details["trials"] == 2 * default
+    assert deep.details["tuning_tasks_tuned_now"] == 0
+    assert deep.details["tuned_funcs"] == tuned.details["tuned_funcs"]
+    assert f"{2 * default}-trial database" in deep.details["budget_source"]

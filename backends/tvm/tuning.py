@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +67,25 @@ def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
             ]
         )(mod)
 
+    extracted = ms.relax_integration.extract_tasks(mod, target)
+    if task.workload.kind == "model" and not os.environ.get(TRIALS_ENV, "").strip():
+        # A deeper database of this model on this CPU (a tuning curve's) that already schedules every kernel.
+        def covers(directory: Path) -> bool:
+            found = ms.database.JSONDatabase(work_dir=str(directory), allow_missing=False)
+            return all(found.query_tuning_record(t.dispatched[0], target, t.task_name) is not None
+                       for t in extracted)
+
+        deeper = deeper_budget(task.cache_dir, database_key(task, target, trials, tvm.__version__, mod), trials,
+                               covers)
+        if deeper is not None:
+            details["budget_source"] = (f"the {deeper}-trial database on this CPU covers every kernel (a tuning "
+                                        f"curve's); the default budget is {trials}")
+            trials = deeper
     db_dir = task.cache_dir / database_key(task, target, trials, tvm.__version__, mod)
     _recover(db_dir)
     meta = json.loads((db_dir / META_FILE).read_text()) if (db_dir / META_FILE).is_file() else None
     if meta is None:
         shutil.rmtree(db_dir, ignore_errors=True)  # records without a ledger: an interrupted older layout
-    extracted = ms.relax_integration.extract_tasks(mod, target)
     database = ms.database.JSONDatabase(work_dir=str(db_dir), allow_missing=False) if meta else None
     missing = [t for t in extracted
                if database is None or database.query_tuning_record(t.dispatched[0], target, t.task_name) is None]
@@ -114,6 +127,19 @@ def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
         tuned_funcs=count_scheduled(mod),
     )
     return mod
+
+
+def deeper_budget(cache_dir: Path, key: str, trials: int, covers: Callable[[Path], bool]) -> int | None:
+    """The largest budget above `trials` with a complete database (`key` at another budget) that `covers` the
+    cell's kernels, else None. A model's default budget stays the floor; a deeper one is used only where it costs
+    no new tuning, so the suite's cells pick up what `python -m suites tune-model` tuned on this CPU."""
+    prefix, _, suffix = key.partition(f"-t{trials}-")
+    found = []
+    for directory in cache_dir.glob(f"{prefix}-t*-{suffix}") if suffix else ():
+        budget = directory.name.removeprefix(f"{prefix}-t").removesuffix(f"-{suffix}")
+        if budget.isdigit() and int(budget) > trials and (directory / META_FILE).is_file():
+            found.append((int(budget), directory))
+    return next((budget for budget, directory in sorted(found, reverse=True) if covers(directory)), None)
 
 
 def _continued_database(task: Task, target: Any, mod: Any, trials: int, version: str,

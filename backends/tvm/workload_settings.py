@@ -1,6 +1,9 @@
 """What the TVM backend does differently per workload: MetaSchedule's trial budget per tuning task.
 
-These are the backend's choices, not properties of the workloads (models/ stays backend-neutral).
+These are the backend's choices, not properties of the workloads (models/ stays backend-neutral). The budgets below
+are floors for models: where this CPU has a deeper complete database of the model that schedules every kernel of a
+cell (a whole-model tuning curve's, `python -m suites tune-model`), the cell uses it, costing no new tuning, and
+records the budget it ran at (`trials`, `budget_source`); see backends/tvm/tuning.py: deeper_budget.
 """
 
 from __future__ import annotations

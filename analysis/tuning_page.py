@@ -72,7 +72,8 @@ def model_curves(page: Page, points: list[dict[str, Any]]) -> None:
         references = {label: float(np.median(values)) * 1e3 for label in labels
                       if (values := [p["baselines"][label]["median_s"] for p in mine if label in p["baselines"]
                                      and p["baselines"][label]["status"] == "ok"])}
-        page.h2(f"Whole-model curve: {workload} {case} on {machine}, run {run_id}",
+        variant = mine[0].get("variant", "tuned")  # tuned, or the experts' tuned-prepack
+        page.h2(f"Whole-model curve: {workload} {case}, TVM {variant}, on {machine}, run {run_id}",
                 slug(f"{machine}-{workload}-{case}-{run_id}"))
         page.p("TVM (MetaSchedule, each budget continuing the previous database) against its rivals, all measured "
                "in the same suite run at each budget; a speedup is formed only inside that run.", "note")

@@ -18,7 +18,7 @@ from suites.tolerance import verify
 from tests.test_backend_onnx_iree import _need, _prepare_tiny
 from tests.test_backends import run_tiny
 
-EXPERT_BACKENDS = ("inductor", "iree")
+EXPERT_BACKENDS = ("inductor", "iree", "tvm")
 
 
 @pytest.mark.parametrize("name", EXPERT_BACKENDS)

@@ -154,3 +154,22 @@ def test_tvm_trial_budgets_are_the_backends_per_workload_table() -> None:
     assert {trials_per_task(get_workload(n)) for n in workload_names() if n.startswith("zoo.")} == {8}
     assert not any(hasattr(get_workload(m), "tvm_trials_per_task") or hasattr(get_workload(m), "graph_study")
                    for m in workload_names())  # models/ carries no backend knobs
+
+
+@pytest.mark.usefixtures("x86_intrinsics_only")
+def test_tvm_weight_prepack_tunes_its_own_database_and_verifies(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLCOMPARE_TVM_TRIALS", "2")
+    monkeypatch.setenv("TVM_NUM_THREADS", "2")
+    cache = tmp_path / "cache"
+    packed = _prepare("tuned-prepack", "tvm", "mlp", tmp_path, cache)  # verified against the reference inside
+    assert "cpu_weight_prepack" in packed["pipeline"]
+    assert "-prepack-" in Path(packed["tuning_dir"]).name
+    assert packed["tuned_funcs"].split("/")[0] == packed["tuned_funcs"].split("/")[1]
+    plain = _prepare("tuned", "tvm", "mlp", tmp_path, cache)
+    assert "cpu_weight_prepack" not in plain["pipeline"] and plain["tuning_dir"] != packed["tuning_dir"]
+    tvm = get_backend("tvm")
+    mlp = get_workload("mlp")
+    assert "tuned-prepack" in tvm.variants_for(mlp, mlp.case(mlp.tiny_case))
+    zoo = next(get_workload(n) for n in workload_names() if n.startswith("zoo."))
+    assert "tuned-prepack" not in tvm.variants_for(zoo, zoo.case(zoo.tiny_case))  # the zoo keeps one tuning

@@ -1,6 +1,7 @@
 """Whole-model TVM tuning curves: a model's latency against MetaSchedule trials per task and cumulative tuning time.
 
-    python -m suites tune-model run [--workload resnet18] [--case b1] [--budgets 8,16,32,64,128,256]
+    python -m suites tune-model run [--workload resnet18] [--case b1] [--variant tuned|tuned-prepack]
+                                    [--budgets 8,16,32,64,128,256]
                                     [--max-trials 1024] [--gain 0.05] [--resume RUN_ID]
     python -m suites tune-model status [RUN_ID]
 
@@ -44,7 +45,7 @@ SCHEMA = 1
 DEFAULT_BUDGETS = (8, 16, 32, 64, 128, 256)
 # What the curve is drawn against: the experts' path of each rival, measured in the same suite run as each point.
 BASELINES = ("torch-eager/default", "onnxruntime/default", "inductor/freezing")
-TVM = "tvm/tuned"
+VARIANTS = ("tuned", "tuned-prepack")  # stock tuning, and the experts' (cpu_weight_prepack)
 _started = time.perf_counter()
 
 
@@ -81,7 +82,7 @@ def tune_budget(args: argparse.Namespace, budget: int, previous: int | None) -> 
         os.environ[CONTINUE_ENV] = str(previous)
     options = CellOptions(threads=args.threads, timeout_s=args.tune_timeout, cache_dir=str(args.results_dir / "cache"),
                           repeats=1)
-    return run_cell_isolated(Cell("tvm", "tuned", args.workload, args.case), options)
+    return run_cell_isolated(Cell("tvm", args.variant, args.workload, args.case), options)
 
 
 def measure_budget(args: argparse.Namespace, budget: int, resume: str | None,
@@ -92,9 +93,10 @@ def measure_budget(args: argparse.Namespace, budget: int, resume: str | None,
     if resume:
         command += ["--resume", resume]
     else:
-        backends = ",".join(dict.fromkeys(label.split("/")[0] for label in (*args.baselines, TVM)))
+        backends = ",".join(dict.fromkeys(label.split("/")[0] for label in (*args.baselines, _tvm(args))))
         command += ["--device", "cpu", "--suite", "models", "--backends", backends,
-                    "--variants", ",".join((*args.baselines, TVM)), "--workloads", args.workload, "--cases", args.case,
+                    "--variants", ",".join((*args.baselines, _tvm(args))), "--workloads", args.workload,
+                    "--cases", args.case,
                     "--threads", str(args.threads), "--repeats", str(args.repeats)]
     env = {**os.environ, TRIALS_ENV: str(budget)}
     env.pop(CONTINUE_ENV, None)  # measuring never tunes: the database of `budget` is already complete
@@ -120,14 +122,14 @@ def point_record(args: argparse.Namespace, run_id: str, budget: int, tuned: dict
         low, high = timing_ci(timing, record_key(suite_run, record["cell"])) if timing else (None, None)
         return {"status": record["status"], "median_s": timing.get("median_s"), "ci_low_s": low, "ci_high_s": high}
 
-    tvm = by_label.get(TVM, {"status": "missing", "reason": f"no {TVM} record in suite run {suite_run}"})
+    tvm = by_label.get(_tvm(args), {"status": "missing", "reason": f"no {_tvm(args)} record in suite run {suite_run}"})
     mine = timed(tvm) if "cell" in tvm else {"median_s": None, "ci_low_s": None, "ci_high_s": None}
     details = tvm.get("details") or {}
     tuned_details = tuned.get("details") or {}
     workload = get_workload(args.workload)
     baselines = {label: timed(r) for label, r in by_label.items() if label in args.baselines}
     return {"schema": SCHEMA, "run_id": run_id, "kind": "model_point", "key": f"model/{args.workload}/{args.case}/"
-            f"{budget}", "machine": machine_slug(), "backend": "tvm", "variant": "tuned", "cost_model": TVM,
+            f"{budget}", "machine": machine_slug(), "backend": "tvm", "variant": args.variant, "cost_model": _tvm(args),
             "workload": args.workload, "case": args.case, "budget": budget, "threads": args.threads,
             "status": tvm.get("status", "missing"), "reason": tvm.get("reason", ""),
             "median_s": mine["median_s"], "ci_low_s": mine["ci_low_s"], "ci_high_s": mine["ci_high_s"],
@@ -143,8 +145,9 @@ def command_run(args: argparse.Namespace) -> int:
         return 2
     run_id, out = opened
     records = read_points(out)
-    if records:  # a resumed curve keeps its own model and case, whatever the defaults say
+    if records:  # a resumed curve keeps its own model, case and variant, whatever the defaults say
         args.workload, args.case = records[0]["workload"], records[0]["case"]
+        args.variant = records[0].get("variant", "tuned")
     log(f"run {run_id} -> {out}: {args.workload} {args.case}, budgets {','.join(map(str, args.budgets))} then "
         f"doubling while a doubling gains > {args.gain:.0%} (max {args.max_trials}), {args.threads} threads")
     while (budget := next_budget([r for r in records if r["kind"] == "model_point"], args.budgets,
@@ -161,7 +164,8 @@ def command_run(args: argparse.Namespace) -> int:
 
             def note(suite_run: str, budget: int = budget, tuned: dict[str, Any] = tuned) -> None:
                 entry = {"schema": SCHEMA, "run_id": run_id, "kind": "measuring", "key": f"measuring/{budget}",
-                         "workload": args.workload, "case": args.case, "budget": budget, "suite_run": suite_run,
+                         "workload": args.workload, "case": args.case, "variant": args.variant, "budget": budget,
+                         "suite_run": suite_run,
                          "tuned": {k: tuned.get(k) for k in ("status", "details", "compile_s")}}
                 append_record(out, entry)
                 records.append(entry)
@@ -182,6 +186,10 @@ def command_run(args: argparse.Namespace) -> int:
         log(f"budget {budget}: {_describe(point)}")
     log(f"done: {out}")
     return 0
+
+
+def _tvm(args: argparse.Namespace) -> str:
+    return f"tvm/{args.variant}"
 
 
 def _describe(point: dict[str, Any]) -> str:
@@ -237,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="tune budget after budget, each measured beside the baselines")
     run.add_argument("--workload", default="resnet18", help="a model workload (default resnet18)")
     run.add_argument("--case", default="b1")
+    run.add_argument("--variant", default="tuned", choices=VARIANTS, help="the TVM variant tuned (default tuned)")
     run.add_argument("--budgets", type=_budgets, default=DEFAULT_BUDGETS, help="trials per task, e.g. 8,16,32")
     run.add_argument("--max-trials", type=int, default=1024, help="no doubling past this many trials per task")
     run.add_argument("--gain", type=float, default=0.05, help="keep doubling while a doubling gains more than this")

@@ -58,12 +58,16 @@ def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
     from tvm.s_tir import meta_schedule as ms
 
     trials = trial_budget(task)
+    prepack = weight_prepack(task)
     with target:
         mod = tvm.transform.Sequential(
             [
                 relax.transform.DecomposeOpsForInference(),
                 relax.transform.CanonicalizeBindings(),
                 relax.get_pipeline("zero"),  # LegalizeOps + FuseOps + FuseTIR: the functions that get tuned
+                # cpu_weight_prepack: weights (constants here) become layout-free buffers, so MetaSchedule's
+                # RewriteLayout may store them in the layout each tuned kernel reads best.
+                *([relax.transform.AttachAttrLayoutFreeBuffers()] if prepack else []),
             ]
         )(mod)
 
@@ -109,11 +113,15 @@ def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
 
     with target, database:
         mod = relax.transform.MetaScheduleApplyDatabase(enable_warning=True)(mod)
+    if prepack:  # the weight re-layouts become separate functions, folded into the constants at compile time
+        with target:
+            mod = tvm.transform.Sequential([relax.transform.SplitLayoutRewritePreproc(),
+                                            relax.transform.LiftTransformParams(), relax.transform.FoldConstant()])(mod)
     per_task = meta.get("per_task", {})
     keys = [task_key(t) for t in extracted]
     known = all(k in per_task for k in keys)
     details.update(
-        pipeline="static_shape_tuning (MetaSchedule, seed 0) + default",
+        pipeline=f"static_shape_tuning (MetaSchedule, seed 0{', cpu_weight_prepack' if prepack else ''}) + default",
         trials=trials,
         tuning_tasks=len(extracted),
         tuning_tasks_tuned_now=len(missing),
@@ -127,6 +135,11 @@ def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
         tuned_funcs=count_scheduled(mod),
     )
     return mod
+
+
+def weight_prepack(task: Task) -> bool:
+    """Whether the cell tunes as static_shape_tuning_pipeline(cpu_weight_prepack=True) does (`*-prepack` variants)."""
+    return task.variant.endswith("-prepack")
 
 
 def deeper_budget(cache_dir: Path, key: str, trials: int, covers: Callable[[Path], bool]) -> int | None:
@@ -299,7 +312,8 @@ def database_key(task: Task, target: Any, trials: int, version: str, mod: Any) -
     """
     import tvm_ffi
 
-    settings = f"{target.mcpu}-c{task.threads}-t{trials}-tvm{version}"
+    # Prepacked weights change every kernel's buffers: its own database (and the old keys stay as they were).
+    settings = f"{target.mcpu}-c{task.threads}-t{trials}-{'prepack-' if weight_prepack(task) else ''}tvm{version}"
     if task.workload.kind == "model":
         raw = f"model-{task.workload.name}-{settings}"
     else:

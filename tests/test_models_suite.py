@@ -166,8 +166,11 @@ def test_tvm_weight_prepack_tunes_its_own_database_and_verifies(tmp_path: Path,
     assert "cpu_weight_prepack" in packed["pipeline"]
     assert "-prepack-" in Path(packed["tuning_dir"]).name
     assert packed["tuned_funcs"].split("/")[0] == packed["tuned_funcs"].split("/")[1]
+    assert packed["prepacked_kernels"] == 2  # both linear layers read their weight in its tuned layout
     plain = _prepare("tuned", "tvm", "mlp", tmp_path, cache)
     assert "cpu_weight_prepack" not in plain["pipeline"] and plain["tuning_dir"] != packed["tuning_dir"]
+    assert "prepacked_kernels" not in plain
+    assert packed["ops_after"] == plain["ops_after"]  # the folded re-layout functions are not compiled
     tvm = get_backend("tvm")
     mlp = get_workload("mlp")
     assert "tuned-prepack" in tvm.variants_for(mlp, mlp.case(mlp.tiny_case))

@@ -116,7 +116,11 @@ def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
     if prepack:  # the weight re-layouts become separate functions, folded into the constants at compile time
         with target:
             mod = tvm.transform.Sequential([relax.transform.SplitLayoutRewritePreproc(),
-                                            relax.transform.LiftTransformParams(), relax.transform.FoldConstant()])(mod)
+                                            relax.transform.LiftTransformParams(), relax.transform.FoldConstant(),
+                                            # the folded re-layout functions: never called, not compiled
+                                            relax.transform.DeadCodeElimination(["main"])])(mod)
+        # kernels that read a weight in their tuned layout (the re-layout done once, at compile time)
+        details["prepacked_kernels"] = sum(1 for gv, _ in mod.functions_items() if gv.name_hint.endswith("_prepacked"))
     per_task = meta.get("per_task", {})
     keys = [task_key(t) for t in extracted]
     known = all(k in per_task for k in keys)

@@ -67,6 +67,24 @@ def test_resnet18_speedup_band(tmp_path: Path, tvm_ms: float, expected: str) -> 
     assert verdict(data(tmp_path, records), "tvm-resnet18-1.7x") == expected
 
 
+def test_resnet18_speedup_is_decided_at_the_deepest_tuning_paired_in_its_run(tmp_path: Path) -> None:
+    case = dict(suite="models", dims={"batch": 1})
+
+    def run(tvm_variant: str, tvm_ms: float, trials: int, seed: int) -> list[dict]:
+        return [ok("torch-eager", "default", "resnet18", "b1", 17e-3, seed=seed, **case),
+                ok("tvm", tvm_variant, "resnet18", "b1", tvm_ms * 1e-3, seed=seed + 1, details={"trials": trials},
+                   **case)]
+
+    # the older run tuned deep (TVM 1.7x eager); the newer one holds a shallow point of another curve (0.4x)
+    write_run(tmp_path, M, "20260101T000000Z-aaaa", run("tuned", 10.0, 256, 1))
+    write_run(tmp_path, M, "20260102T000000Z-bbbb", run("tuned-prepack", 42.0, 8, 3))
+    (result,) = evaluate(Dataset(load_results(tmp_path)), (claim("tvm-resnet18-1.7x"),))
+    assert result.outcome.verdict == "supported"
+    assert "256 trials per task" in result.outcome.detail and "20260101T000000Z-aaaa" in result.outcome.detail
+    write_run(tmp_path, M, "20260103T000000Z-cccc", run("tuned-prepack", 42.0, 512, 5))  # deeper still, and slow
+    assert verdict(Dataset(load_results(tmp_path)), "tvm-resnet18-1.7x") == "refuted"
+
+
 def test_triton_cpu_claim_flips_when_triton_runs(tmp_path: Path) -> None:
     reason = "Triton has no CPU backend"
     # The adapter's own refusal could never have refuted the claim, so it cannot support it: not measured.

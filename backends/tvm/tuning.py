@@ -76,8 +76,7 @@ def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
         # A deeper database of this model on this CPU (a tuning curve's) that already schedules every kernel.
         def covers(directory: Path) -> bool:
             found = ms.database.JSONDatabase(work_dir=str(directory), allow_missing=False)
-            return all(found.query_tuning_record(t.dispatched[0], target, t.task_name) is not None
-                       for t in extracted)
+            return not _unscheduled(found, extracted, target)
 
         deeper = deeper_budget(task.cache_dir, database_key(task, target, trials, tvm.__version__, mod), trials,
                                covers)
@@ -91,8 +90,7 @@ def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
     if meta is None:
         shutil.rmtree(db_dir, ignore_errors=True)  # records without a ledger: an interrupted older layout
     database = ms.database.JSONDatabase(work_dir=str(db_dir), allow_missing=False) if meta else None
-    missing = [t for t in extracted
-               if database is None or database.query_tuning_record(t.dispatched[0], target, t.task_name) is None]
+    missing = extracted if database is None else _unscheduled(database, extracted, target)
     tuning_s = 0.0
     if missing:
         scratch = db_dir.with_name(db_dir.name + ".tuning")
@@ -139,6 +137,11 @@ def tune(task: Task, mod: Any, target: Any, details: dict[str, Any]) -> Any:
         tuned_funcs=count_scheduled(mod),
     )
     return mod
+
+
+def _unscheduled(database: Any, extracted: list[Any], target: Any) -> list[Any]:
+    """The extracted tuning tasks `database` holds no record for."""
+    return [t for t in extracted if database.query_tuning_record(t.dispatched[0], target, t.task_name) is None]
 
 
 def weight_prepack(task: Task) -> bool:

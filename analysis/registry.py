@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis import checks
+from analysis import checks, resnet18_checks
 from analysis.claim_types import Claim
 
 S0, S1, S2, S3, S4 = ("000_84592de20c79ad1d.txt", "001_d01a560f90a23405.txt", "002_d39a76ab4d320c7f.txt",
@@ -22,19 +22,19 @@ REGISTRY: tuple[Claim, ...] = (
           "models suite, resnet18 batch 1: torch-eager median / median of the fastest optimised TVM build, "
           "tvm/untuned-O2 (graph passes as at opt_level=3) or tvm/tuned (+ MetaSchedule: Relax has no default "
           "schedules where Relay's opt_level=3 used TOPI's)", _band_rule("1.7x", 1.7 / 1.25, 1.7 * 1.25),
-          checks.tvm_resnet18_speedup),
+          resnet18_checks.tvm_resnet18_speedup),
     Claim("tvm-opt-levels-3x", "TVM's graph-level optimisations make ResNet-18 about 3x faster than opt_level=0.",
           S1, "opt_level=0: ~25 ms (no optimization) ... opt_level=3: ~8 ms (all optimizations)",
           "models suite, resnet18 batch 1: tvm/untuned median (Relax's default pipeline, the graph-level O0) / "
           "tvm/untuned-O2 median (BatchNorm and constant folding, FuseOps/FuseTIR)",
-          _band_rule("3.1x", 25 / 8 / 1.25, 25 / 8 * 1.25), checks.tvm_opt_levels),
+          _band_rule("3.1x", 25 / 8 / 1.25, 25 / 8 * 1.25), resnet18_checks.tvm_opt_levels),
     Claim("fusion-cuts-kernels", "Operator fusion turns Conv2D + BatchNorm + ReLU chains into single kernels.",
           S1, "Before FuseOps ... After FuseOps: Fused Function Conv2D + BN + ReLU (single kernel) ... "
           "Kernel launches: 3 -> 1",
           "models suite, resnet18 batch 1, tvm (untuned-O2 preferred): details.ops_before (Relax operators) and "
           "details.ops_after (kernels)",
           "supported if fusion at least halves the operator count, refuted if it does not reduce it, else "
-          "inconclusive (counts, no CI)", checks.fusion_reduces_ops),
+          "inconclusive (counts, no CI)", resnet18_checks.fusion_reduces_ops),
     Claim("autotune-beats-hand-tvm", "Auto-tuning (MetaSchedule/Ansor) beats hand-written schedules.",
           S2, "Key question: Why does Ansor often beat hand-written schedules?",
           "schedules suite and tuning curves: per workload and case, the fastest hand TE schedule (ladder and sweeps)"

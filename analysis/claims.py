@@ -5,8 +5,7 @@ A verdict is computed from the data by the claim's stated rule, never written by
 inconclusive (including "no data yet" and "not measured": evidence that could not have gone the other way decides
 nothing), with the estimate and its 95% bootstrap CI where one exists. Every ratio pairs two records of the same
 run. The claim types live in analysis/claim_types.py, the checks in analysis/checks.py (the ResNet-18 TVM ones in
-analysis/resnet18_checks.py), the list of claims in
-analysis/registry.py.
+analysis/resnet18_checks.py), the list of claims in analysis/registry.py.
 """
 
 from __future__ import annotations

@@ -13,9 +13,12 @@ from analysis.dataset import Dataset, fastest_in_one_run
 from suites.stats import Estimate
 
 
+def _is_resnet18_b1(r: dict[str, Any]) -> bool:
+    return "resnet18" in r["workload"].replace("-", "") and is_batch1(r)
+
+
 def _resnet18(ds: Dataset, machine: str, device: str) -> list[dict[str, Any]]:
-    return [r for r in rows(ds, machine, device, "models") if "resnet18" in r["workload"].replace("-", "")
-            and is_batch1(r)]
+    return [r for r in rows(ds, machine, device, "models") if _is_resnet18_b1(r)]
 
 
 # Relax has no default schedules: opt_level=3's TOPI ones need tuning (tuned-prepack: the experts' CPU tuning).
@@ -37,7 +40,7 @@ def deepest_tuned_pair(ds: Dataset, machine: str, device: str) -> tuple[dict[str
                   & (frame["status"] == "ok")]
     by_run: dict[str, list[dict[str, Any]]] = {}
     for r in frame.to_dict("records"):
-        if "resnet18" in r["workload"].replace("-", "") and is_batch1(r):
+        if _is_resnet18_b1(r):
             by_run.setdefault(r["run_id"], []).append(r)
     best: tuple[tuple[float, str], dict[str, Any], dict[str, Any]] | None = None
     for run_id, mine in by_run.items():
